@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { CliIo, GlobalOptions } from './main.ts';
+import type { Logger } from '../lib/logger.ts';
+import { UsageError } from '../lib/errors.ts';
+import { loadSettings, withEngine } from './session.ts';
+import { parseWeek } from '../reports/period.ts';
+import { writeDemoExport } from '../demo/generator.ts';
+import { openFilesSource } from '../sources/files-source.ts';
+import { computeWeeklyReport } from '../jobs/weekly-report.ts';
+import { publishWeeklyReport } from '../sinks/publish.ts';
+
+/** Weeks of history the demo covers: enough for a 12-week trend and the week before it. */
+export const DEMO_WEEKS = 13;
+/** Bump when the generator's output changes, so cached demo data is made again. */
+const DEMO_VERSION = 1;
+
+/**
+ * `connect-metrics demo`: a deterministic demo export (same seed, same week => same files) ending
+ * with the last complete week, cached in the store folder, then the weekly report of that week.
+ */
+export async function demoCommand(opts: GlobalOptions & { out: string; installations: string; seed: string }, io: CliIo, logger: Logger): Promise<void> {
+  const installations = Number(opts.installations);
+  const seed = Number(opts.seed);
+  if (!Number.isInteger(installations) || installations < 10 || installations > 1_000_000) {
+    throw new UsageError(`--installations ${opts.installations}: expected a whole number from 10 to 1000000`);
+  }
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed ${opts.seed}: expected a whole number`);
+  const { config, catalog } = await loadSettings(opts, io);
+  const week = parseWeek('last', config.timezone, io.clock.now());
+  const start = week.end.minus({ weeks: DEMO_WEEKS });
+  const dir = join(config.dataDir, 'demo', `${week.label}-${config.timezone.replace(/\//g, '_')}-n${installations}-s${seed}-v${DEMO_VERSION}`);
+  if (!existsSync(join(dir, '.complete'))) {
+    logger.info(`generating demo data: ${installations} installations, ${DEMO_WEEKS} weeks to ${week.label} (${dir})`);
+    const tmp = `${dir}.partial`;
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    const started = Date.now();
+    const result = await writeDemoExport(tmp, {
+      seed,
+      start: start.toJSDate(),
+      end: week.end.toJSDate(),
+      installations,
+      badRecords: true,
+    });
+    await writeFile(join(tmp, '.complete'), JSON.stringify(result.records));
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    logger.info(`generated ${result.records} records in ${result.files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const outDir = resolve(opts.out);
+  await withEngine(config, async (engine) => {
+    const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [dir], logger, now: () => io.clock.now() });
+    const report = await computeWeeklyReport(
+      { engine, catalog, eventPrefix: config.eventPrefix, logger },
+      { week, dataQuality, generatedAt: io.clock.now() },
+    );
+    await publishWeeklyReport(report, { outDir, slackToken: undefined, io, logger });
+  });
+}

@@ -1,0 +1,134 @@
+// Commands are imported when they run, so `--help` and `queries` do not load the engine.
+/**
+ * The `connect-metrics` command line. Parsing and printing only: each command calls the same
+ * functions a job or a test would. Exit codes: 0 done, 1 failed (bad data, engine error),
+ * 2 wrong usage or configuration (the message says what to type instead).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ConnectMetricsError, exitCodeFor } from '../lib/errors.ts';
+import { streamLogger, type Logger } from '../lib/logger.ts';
+import { systemClock, type Clock } from '../lib/clock.ts';
+import { processEnvironment } from '../config/config.ts';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  clock: Clock;
+  env: Record<string, string | undefined>;
+}
+
+export interface GlobalOptions {
+  config?: string;
+  dataDir?: string;
+  timezone?: string;
+  verbose?: boolean;
+}
+
+export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promise<void>, verbose?: boolean) => Promise<void>): Command {
+  const program = new Command('connect-metrics')
+    .description('Teleport Connect usage metrics: active installations, features, protocols and platforms, from PostHog exports')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  const common = (cmd: Command) =>
+    cmd
+      .option('--config <file>', 'JSON config file (see config/connect-metrics.example.json)')
+      .option('--data-dir <dir>', 'local store folder (default: $CONNECT_METRICS_DATA_DIR, else ~/.cache/connect-metrics)')
+      .option('--timezone <zone>', 'IANA timezone of days and weeks (default: config, else UTC)')
+      .option('-v, --verbose', 'log more detail on stderr')
+      .exitOverride()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  common(
+    program
+      .command('report')
+      .description('weekly report: CSV files, the Slack digest (slack.json without a token) and a text preview')
+      .option('--week <week>', 'ISO week like 2026-W47, or last (the last complete week)', 'last')
+      .requiredOption('--events <path...>', 'PostHog batch-export files or folders (.jsonl, .jsonl.gz, .parquet)')
+      .option('--out <dir>', 'output folder (default: out/<week>)'),
+  ).action((opts: GlobalOptions & { week: string; events: string[]; out?: string }) =>
+    run(async (logger) => (await import('./report.ts')).reportCommand(opts, io, logger), opts.verbose),
+  );
+
+  program
+    .command('queries')
+    .description('list the queries with their descriptions and parameters')
+    .exitOverride()
+    .action(() => run(async () => (await import('./query.ts')).queriesCommand(io)));
+
+  common(
+    program
+      .command('query')
+      .description('run one query over local export files')
+      .argument('<id>', 'query id (see: connect-metrics queries)')
+      .requiredOption('--from <date>', 'first day, YYYY-MM-DD, in the timezone')
+      .requiredOption('--to <date>', 'day after the last, YYYY-MM-DD, in the timezone')
+      .requiredOption('--events <path...>', 'PostHog batch-export files or folders')
+      .option('--param <k=v>', 'set a query parameter (repeatable; lists are comma-separated)', collect, [])
+      .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table')),
+  ).action((id: string, opts: GlobalOptions & { from: string; to: string; events: string[]; param: string[]; format: 'table' | 'csv' | 'json' }) =>
+    run(async (logger) => (await import('./query.ts')).queryCommand(id, opts, io, logger), opts.verbose),
+  );
+
+  common(
+    program
+      .command('demo')
+      .description('generate a realistic demo data set (deterministic) and report its last complete week')
+      .option('--out <dir>', 'output folder', 'out/demo')
+      .option('--installations <n>', 'size of the demo installed base', '4000')
+      .option('--seed <n>', 'random seed', '42'),
+  ).action((opts: GlobalOptions & { out: string; installations: string; seed: string }) => run(async (logger) => (await import('./demo.ts')).demoCommand(opts, io, logger), opts.verbose));
+
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  let exitCode = 0;
+  const run = async (action: (logger: Logger) => Promise<void>, verbose?: boolean) => {
+    const logger = streamLogger(verbose ? 'debug' : 'info', io.stderr);
+    try {
+      await action(logger);
+    } catch (error) {
+      exitCode = reportError(error, io, verbose);
+    }
+  };
+  const program = buildProgram(io, run);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed its one-line message (with a "Did you mean" when it has one).
+      if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      if (error.code === 'commander.help') return 0;
+      io.stderr(`(run connect-metrics ${argv[0] && !argv[0].startsWith('-') ? `${argv[0]} ` : ''}--help for the options)\n`);
+      return 2;
+    }
+    return reportError(error, io, false);
+  }
+  return exitCode;
+}
+
+function reportError(error: unknown, io: CliIo, verbose?: boolean): number {
+  if (error instanceof ConnectMetricsError) {
+    io.stderr(`error: ${error.message}\n`);
+    if (error.hint) io.stderr(`  ${error.hint}\n`);
+    if (verbose && error.cause) io.stderr(`${String((error.cause as Error).stack ?? error.cause)}\n`);
+  } else {
+    io.stderr(`error: ${(error as Error)?.stack ?? String(error)}\n`);
+  }
+  return exitCodeFor(error);
+}
+
+function defaultIo(): CliIo {
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    clock: systemClock,
+    env: processEnvironment(),
+  };
+}

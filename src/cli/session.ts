@@ -1,0 +1,28 @@
+import { join } from 'node:path';
+import { loadConfig, type AppConfig } from '../config/config.ts';
+import { loadCatalog, type Catalog } from '../config/catalog.ts';
+import { ChdbEngine } from '../engine/chdb-engine.ts';
+import type { GlobalOptions, CliIo } from './main.ts';
+
+/** What every command that queries local data needs: configuration, catalog, an open engine. */
+export interface LocalSession {
+  config: AppConfig;
+  catalog: Catalog;
+  engine: ChdbEngine;
+}
+
+export async function loadSettings(opts: GlobalOptions, io: CliIo): Promise<{ config: AppConfig; catalog: Catalog }> {
+  const config = await loadConfig({ configPath: opts.config, timezone: opts.timezone, dataDir: opts.dataDir, env: io.env });
+  const catalog = await loadCatalog(config.catalogPath);
+  return { config, catalog };
+}
+
+/** Opens the embedded engine in the store folder; always closed by `withEngine`, even on errors. */
+export async function withEngine<T>(config: AppConfig, fn: (engine: ChdbEngine) => Promise<T>): Promise<T> {
+  const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
+  try {
+    return await fn(engine);
+  } finally {
+    engine.close();
+  }
+}

@@ -1,0 +1,23 @@
+import type { ParamSpecs } from './params.ts';
+
+/** The raw answer of an engine: column names and rows of values, in column order. */
+export interface EngineResult {
+  columns: string[];
+  rows: unknown[][];
+}
+
+/**
+ * Something that runs HogQL/ClickHouse SQL with named values: the embedded ClickHouse engine
+ * (chdb) over local data, or PostHog's Query API. Query text is passed unchanged; each engine
+ * binds `{placeholders}` its own way.
+ */
+export interface Engine {
+  /** A short name for logs and cache keys, e.g. `embedded` or `posthog`. */
+  readonly name: string;
+  execute(request: {
+    queryId: string;
+    sql: string;
+    values: Record<string, unknown>;
+    specs: ParamSpecs;
+  }): Promise<EngineResult>;
+}

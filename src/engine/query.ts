@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import type { ParamSpecs, ParamValues } from './params.ts';
+
+/**
+ * One query: written once, in HogQL that is also ClickHouse SQL, run unchanged by every engine.
+ * `id` is the file name in src/queries/ (the registry test checks that).
+ */
+export interface QueryDefinition<P extends ParamSpecs = ParamSpecs, R extends z.ZodObject = z.ZodObject> {
+  readonly id: string;
+  readonly description: string;
+  readonly params: P;
+  /** One row of the result; numbers are coerced, since engines differ in how they quote 64-bit integers. */
+  readonly row: R;
+  readonly sql: string;
+}
+
+export type RowOf<Q> = Q extends QueryDefinition<ParamSpecs, infer R> ? z.infer<R> : never;
+export type ParamsOf<Q> = Q extends QueryDefinition<infer P, z.ZodObject> ? ParamValues<P> : never;
+
+/** Identity function that keeps the literal types of a definition (so rows are typed at call sites). */
+export function defineQuery<P extends ParamSpecs, R extends z.ZodObject>(def: QueryDefinition<P, R>): QueryDefinition<P, R> {
+  return def;
+}
+
+/** Integer count columns: engines return them as numbers or (64-bit, quoted) strings. */
+export const count = () => z.coerce.number().int().nonnegative();

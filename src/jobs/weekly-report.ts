@@ -1,0 +1,64 @@
+/**
+ * The weekly report job: run the report queries for a week and the week before (one request per
+ * query, both weeks at once), build the report, hand it to the sinks. The job is given its week;
+ * it never reads the clock to decide what to report.
+ */
+import type { Engine } from '../engine/engine.ts';
+import { runQuery } from '../engine/run-query.ts';
+import { queries } from '../queries/index.ts';
+import { catalogArrays, protocolEvents, type Catalog } from '../config/catalog.ts';
+import { previousWeek, toInstant, type Week } from '../reports/period.ts';
+import { buildWeeklyReport, type WeeklyReport, type WeeklyResults } from '../reports/weekly-report.ts';
+import type { DataQuality } from '../reports/data-quality.ts';
+import type { Logger } from '../lib/logger.ts';
+
+export interface ReportContext {
+  engine: Engine;
+  catalog: Catalog;
+  eventPrefix: string;
+  logger: Logger;
+}
+
+/** The values every report query may take; each query validates the ones it declares. */
+export function standardParams(ctx: Pick<ReportContext, 'catalog' | 'eventPrefix'>, range: { from: string; to: string }, timezone: string) {
+  return {
+    from: range.from,
+    to: range.to,
+    timezone,
+    prefix: ctx.eventPrefix,
+    ...catalogArrays(ctx.catalog),
+    protocol_events: protocolEvents(ctx.catalog),
+  };
+}
+
+export async function collectWeeklyResults(ctx: ReportContext, week: Week): Promise<WeeklyResults> {
+  const prev = previousWeek(week);
+  const params = standardParams(ctx, { from: toInstant(prev.start), to: toInstant(week.end) }, week.timezone);
+  const started = Date.now();
+  const results: WeeklyResults = {
+    daily: await runQuery(ctx.engine, queries.active_users_daily, params),
+    weekly: await runQuery(ctx.engine, queries.active_users_weekly, params),
+    features: await runQuery(ctx.engine, queries.feature_usage, params),
+    protocols: await runQuery(ctx.engine, queries.protocol_usage, params),
+    platforms: await runQuery(ctx.engine, queries.platform_share, params),
+  };
+  ctx.logger.debug('report queries done', { engine: ctx.engine.name, ms: Date.now() - started });
+  return results;
+}
+
+export async function computeWeeklyReport(
+  ctx: ReportContext,
+  input: { week: Week; dataQuality: DataQuality; generatedAt: Date },
+): Promise<WeeklyReport> {
+  const results = await collectWeeklyResults(ctx, input.week);
+  return buildWeeklyReport({
+    week: input.week,
+    previousWeek: previousWeek(input.week),
+    source: ctx.engine.name === 'embedded' ? 'files' : ctx.engine.name,
+    eventPrefix: ctx.eventPrefix,
+    catalog: ctx.catalog,
+    results,
+    dataQuality: input.dataQuality,
+    generatedAt: input.generatedAt,
+  });
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { count, defineQuery } from '../engine/query.ts';
+import { param } from '../engine/params.ts';
+
+export default defineQuery({
+  id: 'active_users_daily',
+  description: 'Active installations (distinct distinct_id with a connect.* event) and events per calendar day in the report timezone',
+  params: {
+    from: param.instant('start of the period (inclusive), UTC'),
+    to: param.instant('end of the period (exclusive), UTC'),
+    timezone: param.timezone('timezone whose calendar days are counted'),
+    prefix: param.string("event name prefix that makes an event count, e.g. 'connect.'"),
+  },
+  row: z.object({ day: z.string(), active_users: count(), events: count() }),
+  sql: `
+SELECT
+    toDate(toTimeZone(timestamp, {timezone})) AS day,
+    count(DISTINCT distinct_id) AS active_users,
+    count() AS events
+FROM events
+WHERE startsWith(event, {prefix})
+    AND timestamp >= toDateTime64({from}, 6, 'UTC')
+    AND timestamp < toDateTime64({to}, 6, 'UTC')
+GROUP BY day
+ORDER BY day`,
+});

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { count, defineQuery } from '../engine/query.ts';
+import { param } from '../engine/params.ts';
+
+export default defineQuery({
+  id: 'active_users_weekly',
+  description: 'Weekly active installations (distinct over the ISO week, Monday 00:00 in the report timezone) and events per week',
+  params: {
+    from: param.instant('start of the period (inclusive), UTC; a Monday 00:00 in the timezone'),
+    to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
+    timezone: param.timezone('timezone whose weeks are counted'),
+    prefix: param.string("event name prefix that makes an event count, e.g. 'connect.'"),
+  },
+  row: z.object({ week: z.string(), active_users: count(), events: count() }),
+  sql: `
+SELECT
+    toMonday(toDate(toTimeZone(timestamp, {timezone}))) AS week,
+    count(DISTINCT distinct_id) AS active_users,
+    count() AS events
+FROM events
+WHERE startsWith(event, {prefix})
+    AND timestamp >= toDateTime64({from}, 6, 'UTC')
+    AND timestamp < toDateTime64({to}, 6, 'UTC')
+GROUP BY week
+ORDER BY week`,
+});

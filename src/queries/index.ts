@@ -1,0 +1,26 @@
+/**
+ * The query registry: every file in this folder but this one is a query and is listed here.
+ * test/queries.test.ts checks this list against the folder and runs each query on the embedded engine.
+ */
+import type { QueryDefinition } from '../engine/query.ts';
+import active_users_daily from './active_users_daily.ts';
+import active_users_weekly from './active_users_weekly.ts';
+import feature_usage from './feature_usage.ts';
+import platform_share from './platform_share.ts';
+import protocol_usage from './protocol_usage.ts';
+
+export const queries = {
+  active_users_daily,
+  active_users_weekly,
+  feature_usage,
+  platform_share,
+  protocol_usage,
+} as const;
+
+export type QueryId = keyof typeof queries;
+
+export const allQueries: readonly QueryDefinition[] = Object.values(queries) as QueryDefinition[];
+
+export function findQuery(id: string): QueryDefinition | undefined {
+  return allQueries.find((q) => q.id === id);
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { count, defineQuery } from '../engine/query.ts';
+import { param } from '../engine/params.ts';
+
+export default defineQuery({
+  id: 'platform_share',
+  description: "Active installations per OS and ISO week; each installation's OS is the one on its latest event before the week's end that carries one",
+  params: {
+    from: param.instant('start of the period (inclusive), UTC; a Monday 00:00 in the timezone'),
+    to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
+    timezone: param.timezone('timezone whose weeks are counted'),
+    prefix: param.string("event name prefix that makes an installation active, e.g. 'connect.'"),
+  },
+  row: z.object({ week: z.string(), os: z.string(), users: count() }),
+  // Only login events carry the OS, so an installation's OS is looked up in all of its history
+  // before the week's end, not only in the week. Per installation and week, the latest OS seen in
+  // that week; then carried forward week by week (anyLast skips NULL) from a bucket that holds
+  // everything before the period. Event property connect.os, then os (draft name), then the same
+  // two person properties stored on the event.
+  sql: `
+SELECT
+    week,
+    multiIf(os_raw IN ('darwin', 'macos'), 'macos',
+            os_raw IN ('win32', 'windows'), 'windows',
+            os_raw = 'linux', 'linux',
+            os_raw = '', 'unknown',
+            'other') AS os,
+    count() AS users
+FROM (
+    SELECT
+        week,
+        active,
+        lower(ifNull(anyLast(os_seen) OVER (PARTITION BY distinct_id ORDER BY week ASC
+                                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '')) AS os_raw
+    FROM (
+        SELECT
+            distinct_id,
+            if(timestamp < toDateTime64({from}, 6, 'UTC'),
+               toDate('1970-01-01'),
+               toMonday(toDate(toTimeZone(timestamp, {timezone})))) AS week,
+            countIf(startsWith(event, {prefix}) AND timestamp >= toDateTime64({from}, 6, 'UTC')) > 0 AS active,
+            nullIf(argMaxIf(event_os, timestamp, event_os != ''), '') AS os_seen
+        FROM (
+            SELECT
+                distinct_id,
+                event,
+                timestamp,
+                multiIf(JSONExtractString(properties, 'connect.os') != '', JSONExtractString(properties, 'connect.os'),
+                        JSONExtractString(properties, 'os') != '', JSONExtractString(properties, 'os'),
+                        JSONExtractString(person.properties, 'connect.os') != '', JSONExtractString(person.properties, 'connect.os'),
+                        JSONExtractString(person.properties, 'os')) AS event_os
+            FROM events
+            WHERE timestamp < toDateTime64({to}, 6, 'UTC')
+                AND distinct_id IN (
+                    SELECT distinct_id FROM events
+                    WHERE startsWith(event, {prefix})
+                        AND timestamp >= toDateTime64({from}, 6, 'UTC')
+                        AND timestamp < toDateTime64({to}, 6, 'UTC'))
+        )
+        GROUP BY distinct_id, week
+    )
+)
+WHERE active
+GROUP BY week, os
+ORDER BY week, os`,
+});

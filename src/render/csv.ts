@@ -1,0 +1,73 @@
+/**
+ * The CSV files of a report. Names, headers and row order are a contract other tools read:
+ * see docs/metrics.md. Integers are written plainly, other numbers rounded to 4 decimals.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { WeeklyReport } from '../reports/weekly-report.ts';
+import { SUMMARY_METRICS } from '../reports/weekly-report.ts';
+import { REJECT_REASONS } from '../sources/posthog-export.ts';
+
+export type Cell = string | number | null;
+
+export interface Table {
+  header: string[];
+  rows: Cell[][];
+}
+
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return '';
+  if (Number.isInteger(value)) return String(value);
+  const rounded = Number(value.toFixed(4));
+  return String(Object.is(rounded, -0) ? 0 : rounded);
+}
+
+/**
+ * Text from event data can start with a character that makes a spreadsheet evaluate it
+ * (`=HYPERLINK(...)`, `+cmd|...`); a leading apostrophe keeps it text (OWASP's advice).
+ * Numbers we computed are not text and are written as they are.
+ */
+export function escapeFormula(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+export function formatCell(cell: Cell): string {
+  if (cell === null) return '';
+  return typeof cell === 'number' ? formatNumber(cell) : escapeFormula(cell);
+}
+
+export function toCsv(table: Table): string {
+  return stringify([table.header, ...table.rows.map((r) => r.map(formatCell))], { record_delimiter: '\n' });
+}
+
+/** Every CSV file of the weekly report, by file name. */
+export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
+  return {
+    'summary.csv': {
+      header: ['metric', 'value', 'previous', 'change'],
+      rows: SUMMARY_METRICS.map((m) => {
+        const f = report.summary[m];
+        return [m, f.value, f.previous, f.change];
+      }),
+    },
+    'dau.csv': {
+      header: ['date', 'active_users'],
+      rows: report.dau.map((d) => [d.date, d.active_users]),
+    },
+    'features.csv': {
+      header: ['feature', 'events', 'users', 'adoption'],
+      rows: report.features.map((f) => [f.feature, f.events, f.users, f.share]),
+    },
+    'protocols.csv': {
+      header: ['protocol', 'events', 'users', 'share'],
+      rows: report.protocols.map((p) => [p.protocol, p.events, p.users, p.share]),
+    },
+    'platforms.csv': {
+      header: ['os', 'users', 'share'],
+      rows: report.platforms.map((p) => [p.os, p.users, p.share]),
+    },
+    'data_quality.csv': {
+      header: ['file', 'format', 'records', 'accepted', ...REJECT_REASONS],
+      rows: report.dataQuality.files.map((f) => [f.path, f.format, f.records, f.accepted, ...REJECT_REASONS.map((r) => f.rejected[r])]),
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The digest people read (Slack, terminal preview): one model of sections, rendered two ways, so
+ * the Slack message and the preview never disagree. Text that comes from event data (event and
+ * protocol names, file paths) is only ever shown inside tables, which both renderers escape.
+ */
+import { DateTime } from 'luxon';
+import type { Figure, WeeklyReport } from '../reports/weekly-report.ts';
+import { totalRejected } from '../reports/data-quality.ts';
+import { REJECT_REASONS } from '../sources/posthog-export.ts';
+
+export interface DigestTable {
+  title: string;
+  header: string[];
+  /** right-aligned columns (numbers) */
+  numeric: boolean[];
+  rows: string[][];
+  /** shown under the table, e.g. "and 12 more events: see features.csv" */
+  note?: string;
+}
+
+export interface Digest {
+  title: string;
+  subtitle: string;
+  figures: Array<{ label: string; value: string; change: string }>;
+  tables: DigestTable[];
+  /** context lines: timezone, source, data quality, caveats */
+  context: string[];
+}
+
+const MAX_TABLE_ROWS = 15;
+
+export function formatInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function formatPercent(x: number, digits = 1): string {
+  return `${(x * 100).toFixed(digits)}%`;
+}
+
+export function formatChange(f: Figure): string {
+  if (f.change === null) return f.value === 0 ? 'no change' : 'new';
+  const pct = f.change * 100;
+  if (Math.abs(pct) < 0.05) return '±0.0%';
+  return `${pct > 0 ? '+' : '−'}${Math.abs(pct).toFixed(1)}%`;
+}
+
+function weekRange(report: WeeklyReport): string {
+  const start = DateTime.fromISO(report.week.start, { setZone: true });
+  const last = DateTime.fromISO(report.week.days[6]!, { zone: report.timezone });
+  return `${start.toFormat('MMM d')} – ${last.toFormat('MMM d, yyyy')}`;
+}
+
+function limited(rows: string[][], what: string, file: string): { rows: string[][]; note?: string } {
+  if (rows.length <= MAX_TABLE_ROWS) return { rows };
+  return { rows: rows.slice(0, MAX_TABLE_ROWS), note: `and ${rows.length - MAX_TABLE_ROWS} more ${what}: see ${file}` };
+}
+
+export function weeklyDigest(report: WeeklyReport): Digest {
+  const s = report.summary;
+  const dq = report.dataQuality;
+  const features = limited(
+    report.features.map((f) => [f.feature, formatInt(f.users), formatPercent(f.share), formatInt(f.events), formatInt(f.previous.users)]),
+    'events',
+    'features.csv',
+  );
+  const protocols = limited(
+    report.protocols.map((p) => [p.protocol, formatInt(p.users), formatPercent(p.share), formatInt(p.events), formatInt(p.previous.users)]),
+    'protocols',
+    'protocols.csv',
+  );
+  const rejected = totalRejected(dq);
+  const rejectedDetail = REJECT_REASONS.filter((r) => dq.rejected[r] > 0)
+    .map((r) => `${formatInt(dq.rejected[r])} ${r.replace(/_/g, ' ')}`)
+    .join(', ');
+  const context = [
+    `Timezone ${report.timezone} · weeks run Monday 00:00 to Monday 00:00 · source: ${report.source}`,
+    `Data quality: ${formatInt(dq.events)} events from ${formatInt(dq.files.length)} files; ` +
+      `${formatInt(rejected)} records rejected${rejected ? ` (${rejectedDetail})` : ''}; ` +
+      `${formatInt(dq.duplicates)} duplicates removed` +
+      (dq.ignoredFiles.length ? `; ${dq.ignoredFiles.length} non-event files skipped` : ''),
+    'Counts installations that opted in to usage data; an installation is one app install per OS user, not a person.',
+  ];
+  return {
+    title: `Teleport Connect usage · ${report.week.label}`,
+    subtitle: `${weekRange(report)}, compared with the week before`,
+    figures: [
+      { label: 'Weekly active installations', value: formatInt(s.wau.value), change: formatChange(s.wau) },
+      { label: 'Average daily active', value: s.avg_dau.value.toFixed(1), change: formatChange(s.avg_dau) },
+      { label: 'Peak daily active', value: formatInt(s.peak_dau.value), change: formatChange(s.peak_dau) },
+      { label: 'Stickiness (avg DAU / WAU)', value: formatPercent(s.stickiness.value), change: formatChange(s.stickiness) },
+      { label: 'Events', value: formatInt(s.events.value), change: formatChange(s.events) },
+    ],
+    tables: [
+      {
+        title: 'Daily active installations',
+        header: ['day', 'active', 'week before'],
+        numeric: [false, true, true],
+        rows: report.dau.map((d, i) => [
+          DateTime.fromISO(d.date).toFormat('ccc MMM d'),
+          formatInt(d.active_users),
+          formatInt(report.previousDau[i]?.active_users ?? 0),
+        ]),
+      },
+      {
+        title: 'Features',
+        header: ['feature', 'users', 'adoption', 'events', 'users before'],
+        numeric: [false, true, true, true, true],
+        ...features,
+      },
+      {
+        title: 'Protocols',
+        header: ['protocol', 'users', 'share', 'events', 'users before'],
+        numeric: [false, true, true, true, true],
+        ...protocols,
+      },
+      {
+        title: 'Platforms (OS of the latest event that names one)',
+        header: ['os', 'users', 'share', 'users before'],
+        numeric: [false, true, true, true],
+        rows: report.platforms.map((p) => [p.os, formatInt(p.users), formatPercent(p.share), formatInt(p.previous.users)]),
+      },
+    ],
+    context,
+  };
+}
+
+/** A table as aligned monospace lines. */
+export function alignTable(table: DigestTable, clean: (s: string) => string = (s) => s): string[] {
+  const cells = [table.header, ...table.rows].map((r) => r.map(clean));
+  const widths = table.header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (table.numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}

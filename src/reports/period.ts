@@ -1,0 +1,63 @@
+import { DateTime } from 'luxon';
+import { UsageError } from '../lib/errors.ts';
+
+/**
+ * An ISO week in a timezone: Monday 00:00 to the next Monday 00:00, local time. Across a DST
+ * change the week has 167 or 169 hours; it always has 7 calendar days.
+ */
+export interface Week {
+  /** `2026-W47` */
+  label: string;
+  timezone: string;
+  start: DateTime;
+  end: DateTime;
+  /** The 7 calendar days, `YYYY-MM-DD`, Monday first. */
+  days: string[];
+}
+
+const WEEK_SPEC = /^(\d{4})-W(\d{2})$/;
+
+/** A week from `2026-W47` or `last` (the last complete week in the timezone at `now`). */
+export function parseWeek(spec: string, timezone: string, now: Date): Week {
+  if (spec === 'last') {
+    const thisMonday = DateTime.fromJSDate(now, { zone: timezone }).startOf('week');
+    return weekStarting(thisMonday.minus({ weeks: 1 }), timezone);
+  }
+  const match = WEEK_SPEC.exec(spec);
+  if (!match) throw new UsageError(`--week ${spec}: expected an ISO week like 2026-W47, or last`);
+  const year = Number(match[1]);
+  const week = Number(match[2]);
+  const probe = DateTime.fromObject({ weekYear: year, weekNumber: 1 }, { zone: timezone });
+  if (week < 1 || week > probe.weeksInWeekYear) {
+    throw new UsageError(`--week ${spec}: ${year} has weeks W01 to W${probe.weeksInWeekYear}`, {
+      hint: `try --week ${year}-W${String(probe.weeksInWeekYear).padStart(2, '0')} or --week last`,
+    });
+  }
+  return weekStarting(DateTime.fromObject({ weekYear: year, weekNumber: week, weekday: 1 }, { zone: timezone }), timezone);
+}
+
+export function weekStarting(monday: DateTime, timezone: string): Week {
+  const start = monday.setZone(timezone).startOf('day');
+  const end = start.plus({ weeks: 1 });
+  const days = Array.from({ length: 7 }, (_, i) => start.plus({ days: i }).toISODate()!);
+  return { label: `${start.weekYear}-W${String(start.weekNumber).padStart(2, '0')}`, timezone, start, end, days };
+}
+
+export function previousWeek(week: Week): Week {
+  return weekStarting(week.start.minus({ weeks: 1 }), week.timezone);
+}
+
+/** The instant format query parameters take: UTC, microseconds. */
+export function toInstant(at: DateTime): string {
+  return at.toUTC().toFormat("yyyy-MM-dd HH:mm:ss.SSS'000'");
+}
+
+/** Calendar days from `from` to `to` (both `YYYY-MM-DD`, `to` exclusive) as a half-open instant range. */
+export function dayRange(from: string, to: string, timezone: string): { from: string; to: string } {
+  const start = DateTime.fromISO(from, { zone: timezone });
+  const end = DateTime.fromISO(to, { zone: timezone });
+  if (!start.isValid) throw new UsageError(`--from ${from}: expected a date like 2026-11-16`);
+  if (!end.isValid) throw new UsageError(`--to ${to}: expected a date like 2026-11-23`);
+  if (end <= start) throw new UsageError(`--to ${to} must be after --from ${from}`);
+  return { from: toInstant(start), to: toInstant(end) };
+}

@@ -1,0 +1,192 @@
+/**
+ * The weekly report: a pure function from query results to plain data. No I/O, no clock: what it
+ * needs (the weeks, the catalog, the generation time) is passed in, so the same inputs always give
+ * the same report, and tests can build one from hand-made rows.
+ */
+import type { RowOf } from '../engine/query.ts';
+import type active_users_daily from '../queries/active_users_daily.ts';
+import type active_users_weekly from '../queries/active_users_weekly.ts';
+import type feature_usage from '../queries/feature_usage.ts';
+import type protocol_usage from '../queries/protocol_usage.ts';
+import type platform_share from '../queries/platform_share.ts';
+import type { Catalog } from '../config/catalog.ts';
+import type { Week } from './period.ts';
+import type { DataQuality } from './data-quality.ts';
+
+export interface WeeklyResults {
+  daily: Array<RowOf<typeof active_users_daily>>;
+  weekly: Array<RowOf<typeof active_users_weekly>>;
+  features: Array<RowOf<typeof feature_usage>>;
+  protocols: Array<RowOf<typeof protocol_usage>>;
+  platforms: Array<RowOf<typeof platform_share>>;
+}
+
+/** A figure with last week's value; `change` = value / previous - 1, null when previous is 0. */
+export interface Figure {
+  value: number;
+  previous: number;
+  change: number | null;
+}
+
+export const SUMMARY_METRICS = ['wau', 'avg_dau', 'peak_dau', 'stickiness', 'events'] as const;
+export type SummaryMetric = (typeof SUMMARY_METRICS)[number];
+
+export const OS_ORDER = ['macos', 'windows', 'linux', 'other', 'unknown'] as const;
+export type Os = (typeof OS_ORDER)[number];
+
+export interface UsageRow {
+  events: number;
+  users: number;
+  /** users / WAU of the same week */
+  share: number;
+}
+
+export interface FeatureRow extends UsageRow {
+  feature: string;
+  /** false for a connect.* event that no catalog entry names */
+  catalogued: boolean;
+  previous: UsageRow;
+}
+
+export interface ProtocolRow extends UsageRow {
+  protocol: string;
+  previous: UsageRow;
+}
+
+export interface PlatformRow {
+  os: Os;
+  users: number;
+  share: number;
+  previous: { users: number; share: number };
+}
+
+export interface WeekInfo {
+  label: string;
+  start: string;
+  end: string;
+  days: string[];
+}
+
+export interface WeeklyReport {
+  /** week + timezone + source: what makes two reports the same report */
+  id: string;
+  source: string;
+  timezone: string;
+  eventPrefix: string;
+  generatedAt: string;
+  week: WeekInfo;
+  previousWeek: WeekInfo;
+  summary: Record<SummaryMetric, Figure>;
+  dau: Array<{ date: string; active_users: number }>;
+  previousDau: Array<{ date: string; active_users: number }>;
+  features: FeatureRow[];
+  protocols: ProtocolRow[];
+  platforms: PlatformRow[];
+  dataQuality: DataQuality;
+}
+
+export interface BuildInput {
+  week: Week;
+  previousWeek: Week;
+  source: string;
+  eventPrefix: string;
+  catalog: Catalog;
+  results: WeeklyResults;
+  dataQuality: DataQuality;
+  generatedAt: Date;
+}
+
+export function figure(value: number, previous: number): Figure {
+  return { value, previous, change: previous === 0 ? null : value / previous - 1 };
+}
+
+const ratio = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
+
+function weekInfo(week: Week): WeekInfo {
+  return { label: week.label, start: week.start.toISO()!, end: week.end.toISO()!, days: week.days };
+}
+
+/** Per-week view of rows carrying a `week` column (the Monday, `YYYY-MM-DD`). */
+function forWeek<T extends { week: string }>(rows: T[], week: Week): T[] {
+  const monday = week.days[0];
+  return rows.filter((r) => r.week === monday);
+}
+
+function weekTotals(results: WeeklyResults, week: Week): { wau: number; events: number; dau: number[] } {
+  const weekly = forWeek(results.weekly, week)[0];
+  const byDay = new Map(results.daily.map((r) => [r.day, r.active_users]));
+  return { wau: weekly?.active_users ?? 0, events: weekly?.events ?? 0, dau: week.days.map((d) => byDay.get(d) ?? 0) };
+}
+
+/** Orders by users descending, then name ascending (code-point order, as any other tool sorts it). */
+function byUsersThenName<T extends { users: number }>(name: (row: T) => string) {
+  return (a: T, b: T) => b.users - a.users || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
+}
+
+export function buildWeeklyReport(input: BuildInput): WeeklyReport {
+  const { week, previousWeek, results, catalog } = input;
+  const cur = weekTotals(results, week);
+  const prev = weekTotals(results, previousWeek);
+  const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const summary: Record<SummaryMetric, Figure> = {
+    wau: figure(cur.wau, prev.wau),
+    avg_dau: figure(avg(cur.dau), avg(prev.dau)),
+    peak_dau: figure(Math.max(...cur.dau), Math.max(...prev.dau)),
+    stickiness: figure(ratio(avg(cur.dau), cur.wau), ratio(avg(prev.dau), prev.wau)),
+    events: figure(cur.events, prev.events),
+  };
+
+  const usage = <K extends string>(rows: Array<{ events: number; users: number } & Record<K, string>>, key: K, wau: number) => {
+    const map = new Map<string, UsageRow>();
+    for (const r of rows) map.set(r[key], { events: r.events, users: r.users, share: ratio(r.users, wau) });
+    return map;
+  };
+  const empty: UsageRow = { events: 0, users: 0, share: 0 };
+
+  const featCur = usage(forWeek(results.features, week), 'feature', cur.wau);
+  const featPrev = usage(forWeek(results.features, previousWeek), 'feature', prev.wau);
+  const catalogued = new Set(catalog.features.map((f) => f.id));
+  const features: FeatureRow[] = catalog.features.map((f) => ({
+    feature: f.id,
+    catalogued: true,
+    ...(featCur.get(f.id) ?? empty),
+    previous: featPrev.get(f.id) ?? empty,
+  }));
+  const uncatalogued: FeatureRow[] = [...featCur.entries()]
+    .filter(([name]) => !catalogued.has(name))
+    .map(([name, u]) => ({ feature: name, catalogued: false, ...u, previous: featPrev.get(name) ?? empty }))
+    .sort(byUsersThenName((r) => r.feature));
+  features.push(...uncatalogued);
+
+  const protoCur = usage(forWeek(results.protocols, week), 'protocol', cur.wau);
+  const protoPrev = usage(forWeek(results.protocols, previousWeek), 'protocol', prev.wau);
+  const protocols: ProtocolRow[] = [...protoCur.entries()]
+    .map(([protocol, u]) => ({ protocol, ...u, previous: protoPrev.get(protocol) ?? empty }))
+    .sort(byUsersThenName((r) => r.protocol));
+
+  const osUsers = (w: Week) => new Map(forWeek(results.platforms, w).map((r) => [r.os, r.users]));
+  const osCur = osUsers(week);
+  const osPrev = osUsers(previousWeek);
+  const platforms: PlatformRow[] = OS_ORDER.map((os) => {
+    const users = osCur.get(os) ?? 0;
+    const previous = osPrev.get(os) ?? 0;
+    return { os, users, share: ratio(users, cur.wau), previous: { users: previous, share: ratio(previous, prev.wau) } };
+  });
+
+  return {
+    id: `${week.label}/${week.timezone}/${input.source}`,
+    source: input.source,
+    timezone: week.timezone,
+    eventPrefix: input.eventPrefix,
+    generatedAt: input.generatedAt.toISOString(),
+    week: weekInfo(week),
+    previousWeek: weekInfo(previousWeek),
+    summary,
+    dau: week.days.map((date, i) => ({ date, active_users: cur.dau[i]! })),
+    previousDau: previousWeek.days.map((date, i) => ({ date, active_users: prev.dau[i]! })),
+    features,
+    protocols,
+    platforms,
+    dataQuality: input.dataQuality,
+  };
+}

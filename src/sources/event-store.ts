@@ -1,0 +1,281 @@
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join, basename } from 'node:path';
+import { mkdtemp, symlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import type { ChdbEngine } from '../engine/chdb-engine.ts';
+import { firstLine } from '../engine/chdb-engine.ts';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
+import { InputFileError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { DiscoveredFile } from './discover.ts';
+import {
+  exportFormatOf,
+  jsonlInsertSql,
+  parquetInsertSql,
+  REJECT_REASONS,
+  sqlString,
+  type RejectReason,
+} from './posthog-export.ts';
+
+/** What the store knows about one loaded file. */
+export interface LoadedFile {
+  id: string;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  format: 'jsonl' | 'parquet';
+  loadedAt: string;
+  /** Records read (non-blank lines, or Parquet rows). */
+  records: number;
+  /** Records kept (may still be duplicates of records in other files). */
+  accepted: number;
+  rejected: Record<RejectReason, number>;
+  /** The first few rejected records, with line numbers, for the data-quality section. */
+  examples: Array<{ line: number; reason: RejectReason; text: string }>;
+}
+
+interface Manifest {
+  version: 1;
+  files: Record<string, LoadedFile>;
+  selections: Record<string, { database: string; files: string[]; events: number; duplicates: number; lastUsedAt: string }>;
+}
+
+export interface Selection {
+  /** The database whose `events` table holds exactly the selected files' events, deduplicated by uuid. */
+  database: string;
+  files: LoadedFile[];
+  /** Events after deduplication. */
+  events: number;
+  /** Accepted records dropped because another record had the same uuid. */
+  duplicates: number;
+  /** Whether the selection was reused from an earlier run. */
+  reused: boolean;
+}
+
+/** How many past selections to keep: each is a copy of its events, so old ones are dropped. */
+const KEEP_SELECTIONS = 3;
+
+/**
+ * The local event store: a cache of loaded export files in the embedded engine's data folder.
+ * Files are identified by path, size and modification time, so a file is read once and read
+ * again only when it changes. A report never reads the store as a whole: it asks for a
+ * *selection* (exactly the files named on its command line), materialized once as its own
+ * `events` table, deduplicated by uuid.
+ */
+export class EventStore {
+  private manifest: Manifest = { version: 1, files: {}, selections: {} };
+  private readonly manifestPath: string;
+
+  constructor(
+    private readonly engine: ChdbEngine,
+    dataDir: string,
+    private readonly logger: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.manifestPath = join(dataDir, 'events-manifest.json');
+  }
+
+  async init(): Promise<void> {
+    try {
+      this.manifest = JSON.parse(await readFile(this.manifestPath, 'utf8')) as Manifest;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.logger.warn(`the store's manifest ${this.manifestPath} is unreadable; loading files again`, { reason: firstLine(error) });
+      }
+      this.manifest = { version: 1, files: {}, selections: {} };
+    }
+    await this.engine.exec('CREATE DATABASE IF NOT EXISTS store');
+    await this.engine.exec(`CREATE TABLE IF NOT EXISTS store.raw_events (
+        file_id LowCardinality(String),
+        line UInt64,
+        reject LowCardinality(String),
+        uuid String,
+        event String,
+        distinct_id String,
+        person_id String,
+        properties String,
+        person_properties String,
+        timestamp DateTime64(6, 'UTC'),
+        created_at Nullable(DateTime64(6, 'UTC')),
+        elements_chain String,
+        raw String
+      ) ENGINE = MergeTree ORDER BY (file_id, line)`);
+  }
+
+  /** Loads the files not loaded yet; returns every file's record (loaded now or earlier). */
+  async load(files: DiscoveredFile[]): Promise<LoadedFile[]> {
+    const out: LoadedFile[] = [];
+    for (const file of files) {
+      const id = fileId(file);
+      const known = this.manifest.files[id];
+      if (known) {
+        out.push(known);
+        continue;
+      }
+      out.push(await this.loadOne(id, file));
+    }
+    return out;
+  }
+
+  private async loadOne(id: string, file: DiscoveredFile): Promise<LoadedFile> {
+    const format = exportFormatOf(basename(file.path));
+    if (!format) throw new InputFileError(file.path, 'not a PostHog export file (.jsonl, .jsonl.gz or .parquet)');
+    const started = Date.now();
+    // Rows of an earlier attempt that crashed mid-file would be counted twice: remove them first.
+    const [leftover] = await this.engine.objects<{ n: number }>(
+      'SELECT count() AS n FROM store.raw_events WHERE file_id = {id:String}',
+      { id },
+    );
+    if (Number(leftover?.n ?? 0) > 0) {
+      await this.engine.exec('DELETE FROM store.raw_events WHERE file_id = {id:String}', { id });
+    }
+    await withPlainPath(file.path, async (path) => {
+      try {
+        const sql = format === 'jsonl' ? jsonlInsertSql(path) : parquetInsertSql(path, await this.parquetColumns(path));
+        await this.engine.exec(sql, { file_id: id });
+      } catch (error) {
+        await this.engine.exec('DELETE FROM store.raw_events WHERE file_id = {id:String}', { id }).catch(() => {});
+        throw new InputFileError(file.path, `cannot be read as ${format === 'jsonl' ? 'JSON Lines' : 'Parquet'}: ${firstLine(error)}`, {
+          hint: 'replace or remove the file and run again; files loaded before it are kept',
+          cause: error,
+        });
+      }
+    });
+    const counts = await this.engine.objects<{ reject: string; n: number }>(
+      'SELECT reject, count() AS n FROM store.raw_events WHERE file_id = {id:String} GROUP BY reject',
+      { id },
+    );
+    const examples = await this.engine.objects<{ line: number; reason: RejectReason; text: string }>(
+      `SELECT line, reject AS reason, raw AS text FROM store.raw_events
+       WHERE file_id = {id:String} AND reject != '' ORDER BY line LIMIT 5`,
+      { id },
+    );
+    const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+    let records = 0;
+    let accepted = 0;
+    for (const { reject, n } of counts) {
+      const count = Number(n);
+      records += count;
+      if (reject === '') accepted += count;
+      else rejected[reject as RejectReason] = count;
+    }
+    const loaded: LoadedFile = {
+      id,
+      path: file.path,
+      size: file.size,
+      mtimeMs: file.mtimeMs,
+      format,
+      loadedAt: this.now().toISOString(),
+      records,
+      accepted,
+      rejected,
+      examples: examples.map((e) => ({ line: Number(e.line), reason: e.reason, text: e.text })),
+    };
+    this.manifest.files[id] = loaded;
+    await this.saveManifest();
+    this.logger.debug(`loaded ${file.path}`, { records, accepted, ms: Date.now() - started });
+    return loaded;
+  }
+
+  private async parquetColumns(path: string): Promise<Map<string, string>> {
+    const rows = await this.engine.objects<{ name: string; type: string }>(
+      `DESCRIBE file(${sqlString(path)}, 'Parquet')`,
+    );
+    return new Map(rows.map((r) => [r.name, r.type]));
+  }
+
+  /**
+   * Makes `events` (in the returned database) hold exactly these files' usable records, each uuid
+   * once (the first copy in file-id, line order), and switches the engine to that database.
+   */
+  async select(files: LoadedFile[]): Promise<Selection> {
+    const ids = [...new Set(files.map((f) => f.id))].sort();
+    const key = createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 16);
+    const database = `sel_${key}`;
+    const known = this.manifest.selections[key];
+    const exists = known
+      ? (await this.engine.objects<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = \'events\'', { db: database }))[0]
+      : undefined;
+    let reused = false;
+    let events: number;
+    let duplicates: number;
+    if (known && Number(exists?.n) === 1) {
+      reused = true;
+      events = known.events;
+      duplicates = known.duplicates;
+    } else {
+      await this.engine.exec(`DROP DATABASE IF EXISTS ${database}`);
+      await this.engine.exec(`CREATE DATABASE ${database}`);
+      // The column names are PostHog's HogQL names, so that query files run here unchanged:
+      // `person.properties` is what HogQL calls the person properties stored on the event.
+      await this.engine.exec(`CREATE TABLE ${database}.events (
+          uuid String,
+          event LowCardinality(String),
+          distinct_id String,
+          person_id String,
+          properties String,
+          \`person.properties\` String,
+          timestamp DateTime64(6, 'UTC'),
+          created_at Nullable(DateTime64(6, 'UTC')),
+          elements_chain String
+        ) ENGINE = MergeTree ORDER BY (event, timestamp)`);
+      await this.engine.exec(
+        `INSERT INTO ${database}.events
+         SELECT uuid, event, distinct_id, person_id, properties, person_properties, timestamp, created_at, elements_chain
+         FROM store.raw_events
+         WHERE file_id IN {ids:Array(String)} AND reject = ''
+         ORDER BY file_id, line
+         LIMIT 1 BY uuid`,
+        { ids },
+      );
+      const [row] = await this.engine.objects<{ n: number }>(`SELECT count() AS n FROM ${database}.events`);
+      events = Number(row?.n ?? 0);
+      const accepted = files.reduce((sum, f) => sum + f.accepted, 0);
+      duplicates = accepted - events;
+    }
+    this.manifest.selections[key] = { database, files: ids, events, duplicates, lastUsedAt: this.now().toISOString() };
+    await this.dropOldSelections(key);
+    await this.saveManifest();
+    await this.engine.exec(`USE ${database}`);
+    return { database, files, events, duplicates, reused };
+  }
+
+  private async dropOldSelections(keep: string): Promise<void> {
+    const old = Object.entries(this.manifest.selections)
+      .filter(([k]) => k !== keep)
+      .sort(([, a], [, b]) => (a.lastUsedAt < b.lastUsedAt ? 1 : -1))
+      .slice(KEEP_SELECTIONS - 1);
+    for (const [k, s] of old) {
+      await this.engine.exec(`DROP DATABASE IF EXISTS ${s.database}`);
+      delete this.manifest.selections[k];
+    }
+  }
+
+  private async saveManifest(): Promise<void> {
+    await writeFileAtomic(this.manifestPath, JSON.stringify(this.manifest, null, 1));
+  }
+}
+
+/** A file's identity in the store: its absolute path, size and modification time. */
+export function fileId(file: DiscoveredFile): string {
+  return createHash('sha256').update(`${file.path}\0${file.size}\0${file.mtimeMs}`).digest('hex').slice(0, 16);
+}
+
+
+/**
+ * The engine's file() treats `*`, `?`, `{a,b}` and `[..]` in a path as a glob; a path with any of
+ * them is read through a plain-named symbolic link instead.
+ */
+async function withPlainPath<T>(path: string, fn: (path: string) => Promise<T>): Promise<T> {
+  if (!/[*?{}[\]]/.test(path)) return fn(path);
+  const dir = await mkdtemp(join(tmpdir(), 'connect-metrics-'));
+  const ext = basename(path).match(/\.(jsonl(\.(gz|br|zst))?|parquet)$/i)?.[0] ?? '';
+  const link = join(dir, `input${ext}`);
+  try {
+    await symlink(path, link);
+    return await fn(link);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

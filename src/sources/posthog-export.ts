@@ -1,0 +1,154 @@
+/**
+ * PostHog batch-export files (S3 destination schema) read by the embedded engine itself: the
+ * engine streams the file, so loading a week of events never holds it in this process's memory.
+ * Every record is kept in the store, usable or not; unusable ones carry the reason, so they are
+ * counted per file (with line numbers) instead of disappearing.
+ */
+
+export type ExportFormat = 'jsonl' | 'parquet';
+
+/** Why a record cannot be used. The order is the order of the checks. */
+export const REJECT_REASONS = ['bad_json', 'no_distinct_id', 'bad_timestamp'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export const EXPORT_KINDS = '.jsonl, .jsonl.gz or .parquet files';
+
+/** `.jsonl` (optionally gzip, brotli or zstd compressed: PostHog offers gzip and brotli) or `.parquet`. */
+export function exportFormatOf(name: string): ExportFormat | undefined {
+  if (/\.jsonl(\.(gz|br|zst))?$/i.test(name)) return 'jsonl';
+  if (/\.parquet$/i.test(name)) return 'parquet';
+  return undefined;
+}
+
+/** Columns of the store's raw table, in insert order. */
+export const RAW_COLUMNS = [
+  'file_id',
+  'line',
+  'reject',
+  'uuid',
+  'event',
+  'distinct_id',
+  'person_id',
+  'properties',
+  'person_properties',
+  'timestamp',
+  'created_at',
+  'elements_chain',
+  'raw',
+] as const;
+
+// The SELECT computes helper columns (the parsed timestamp `ts`); the outer one keeps the table's.
+const INSERT_HEAD = `INSERT INTO store.raw_events (${RAW_COLUMNS.join(', ')})
+SELECT ${RAW_COLUMNS.join(', ')} FROM (`;
+
+// Shared pieces of the record checks. `ts` is the parsed timestamp, NULL when unparsable.
+const REJECT_EXPR = (jsonValid: string) => `multiIf(
+      NOT (${jsonValid}), 'bad_json',
+      distinct_id = '', 'no_distinct_id',
+      ts IS NULL, 'bad_timestamp',
+      '')`;
+
+/** A record without a uuid still deduplicates against an identical copy of itself. */
+const UUID_EXPR = (id: string, content: string) => `if(${id} != '', ${id}, concat('content-', lower(hex(sipHash128(${content})))))`;
+
+/**
+ * Timestamps: ISO 8601 strings (with or without zone; no zone means UTC), or epoch numbers
+ * (seconds, or milliseconds when too large to be seconds).
+ */
+function jsonTimestamp(json: string, key: string): string {
+  return `multiIf(
+      JSONType(${json}, '${key}') = 'String', parseDateTime64BestEffortOrNull(JSONExtractString(${json}, '${key}'), 6, 'UTC'),
+      JSONType(${json}, '${key}') IN ('Int64', 'UInt64', 'Double'),
+        if(JSONExtractFloat(${json}, '${key}') > 100000000000,
+           toDateTime64(JSONExtractFloat(${json}, '${key}') / 1000, 6, 'UTC'),
+           toDateTime64(JSONExtractFloat(${json}, '${key}'), 6, 'UTC')),
+      NULL)`;
+}
+
+/** A JSON object field kept as JSON text; a field that holds JSON as a string is unwrapped. */
+function jsonObject(json: string, key: string): string {
+  return `if(JSONType(${json}, '${key}') = 'String', JSONExtractString(${json}, '${key}'), JSONExtractRaw(${json}, '${key}'))`;
+}
+
+/** ClickHouse string literal for a file path. */
+export function sqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** INSERT of one JSON Lines file: one record per non-blank line, parsed by the engine. */
+export function jsonlInsertSql(path: string): string {
+  return `${INSERT_HEAD}
+SELECT
+    {file_id:String} AS file_id,
+    toUInt64(_row_number + 1) AS line,
+    ${REJECT_EXPR('isValidJSON(text)')} AS reject,
+    ${UUID_EXPR("JSONExtractString(text, 'uuid')", 'text')} AS uuid,
+    JSONExtractString(text, 'event') AS event,
+    JSONExtractString(text, 'distinct_id') AS distinct_id,
+    JSONExtractString(text, 'person_id') AS person_id,
+    ${jsonObject('text', 'properties')} AS properties,
+    ${jsonObject('text', 'person_properties')} AS person_properties,
+    ${jsonTimestamp('text', 'timestamp')} AS ts,
+    ifNull(ts, toDateTime64(0, 6, 'UTC')) AS timestamp,
+    ${jsonTimestamp('text', 'created_at')} AS created_at,
+    JSONExtractString(text, 'elements_chain') AS elements_chain,
+    if(reject = '', '', substring(text, 1, 300)) AS raw
+FROM file(${sqlString(path)}, 'LineAsString', 'text String')
+WHERE trimBoth(text) != '')`;
+}
+
+/**
+ * INSERT of one Parquet file. Parquet is typed, so each column is converted according to the type
+ * the file declares (read with DESCRIBE first): strings as they are, JSON held as maps or tuples
+ * written back as JSON text, timestamps as timestamps or strings.
+ */
+export function parquetInsertSql(path: string, columns: Map<string, string>): string {
+  // Source columns are renamed c_<name> in a subquery, so that the output aliases (uuid, event, ...)
+  // never shadow the input columns they are computed from.
+  const col = (name: string) => `c_${name}`;
+  const text = (name: string) => (columns.has(name) ? `toString(ifNull(${col(name)}, ''))` : `''`);
+  const json = (name: string) => {
+    const type = columns.get(name);
+    if (type === undefined) return `''`;
+    if (/^(Nullable\()?(String|LowCardinality)/.test(type)) return `toString(ifNull(${col(name)}, ''))`;
+    return `toJSONString(${col(name)})`;
+  };
+  const time = (name: string) => {
+    const type = columns.get(name);
+    if (type === undefined) return 'NULL';
+    const c = col(name);
+    if (/DateTime/.test(type)) return `toDateTime64(${c}, 6, 'UTC')`;
+    if (/Int|Float|Decimal/.test(type)) {
+      return `if(${c} > 100000000000, toDateTime64(${c} / 1000, 6, 'UTC'), toDateTime64(${c}, 6, 'UTC'))`;
+    }
+    return `parseDateTime64BestEffortOrNull(toString(${c}), 6, 'UTC')`;
+  };
+  const props = json('properties');
+  const personProps = json('person_properties');
+  const valid = `(${props} = '' OR isValidJSON(${props})) AND (${personProps} = '' OR isValidJSON(${personProps}))`;
+  return `${INSERT_HEAD}
+SELECT
+    {file_id:String} AS file_id,
+    toUInt64(c__row_number + 1) AS line,
+    ${REJECT_EXPR(valid)} AS reject,
+    ${UUID_EXPR(text('uuid'), `concat(${text('distinct_id')}, ${text('event')}, toString(${time('timestamp')}), ${props})`)} AS uuid,
+    ${text('event')} AS event,
+    ${text('distinct_id')} AS distinct_id,
+    ${text('person_id')} AS person_id,
+    ${props} AS properties,
+    ${personProps} AS person_properties,
+    ${time('timestamp')} AS ts,
+    ifNull(ts, toDateTime64(0, 6, 'UTC')) AS timestamp,
+    ${time('created_at')} AS created_at,
+    ${text('elements_chain')} AS elements_chain,
+    if(reject = '', '', substring(concat(distinct_id, ' ', event, ' ', properties), 1, 300)) AS raw
+FROM (SELECT ${[...PARQUET_COLUMNS].filter((n) => columns.has(n)).map((n) => `${quoteIdent(n)} AS ${col(n)}`).concat('_row_number AS c__row_number').join(', ')}
+      FROM file(${sqlString(path)}, 'Parquet')))`;
+}
+
+/** The batch-export columns the loader reads from a Parquet file; others are ignored. */
+export const PARQUET_COLUMNS = ['uuid', 'event', 'distinct_id', 'person_id', 'properties', 'person_properties', 'timestamp', 'created_at', 'elements_chain'] as const;
+
+function quoteIdent(name: string): string {
+  return '`' + name.replace(/`/g, '\\`') + '`';
+}
