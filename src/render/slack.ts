@@ -24,7 +24,8 @@ const SECTION_LIMIT = 3000;
 
 export function digestBlocks(digest: Digest): SlackMessage {
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: digest.title.slice(0, 150), emoji: false } },
+    // plain_text shows entities literally, so the header drops the three characters instead of escaping them.
+    { type: 'header', text: { type: 'plain_text', text: digest.title.replace(/[<>&]/g, '').slice(0, 150), emoji: false } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(digest.subtitle) }] },
     {
       type: 'section',

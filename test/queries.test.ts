@@ -1,0 +1,145 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allQueries, queries } from '../src/queries/index.ts';
+import { placeholdersOf, toClickHousePlaceholders } from '../src/engine/params.ts';
+import { ChdbEngine } from '../src/engine/chdb-engine.ts';
+import { EventStore } from '../src/sources/event-store.ts';
+import { discoverFiles } from '../src/sources/discover.ts';
+import { exportFormatOf } from '../src/sources/posthog-export.ts';
+import { runQuery } from '../src/engine/run-query.ts';
+import { standardParams } from '../src/jobs/weekly-report.ts';
+import { loadCatalog } from '../src/config/catalog.ts';
+import { DEFAULT_CATALOG } from '../src/config/config.ts';
+import { silentLogger } from '../src/lib/logger.ts';
+import { QueryError } from '../src/lib/errors.ts';
+import { tempDir, writeExport } from './helpers/fixtures.ts';
+
+const QUERY_DIR = join(import.meta.dirname, '..', 'src', 'queries');
+
+describe('query registry', () => {
+  const files = readdirSync(QUERY_DIR)
+    .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
+    .map((f) => f.replace(/\.ts$/, ''))
+    .sort();
+
+  it('lists exactly the query files of src/queries (and there are some)', () => {
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    expect(allQueries.map((q) => q.id).sort()).toEqual(files);
+  });
+
+  it.each(files)('%s: id is its file name and it has a description', async (file) => {
+    const mod = (await import(join(QUERY_DIR, `${file}.ts`))) as { default: { id: string; description: string } };
+    expect(mod.default.id).toBe(file);
+    expect(mod.default.description.length).toBeGreaterThan(20);
+  });
+
+  it.each(allQueries.map((q) => [q.id, q] as const))('%s: every placeholder is declared and every parameter used', (_id, q) => {
+    expect(placeholdersOf(q.sql).sort()).toEqual(Object.keys(q.params).sort());
+  });
+
+  it.each(allQueries.map((q) => [q.id, q] as const))('%s: values only through placeholders (no literal dates or prefixes in the text)', (_id, q) => {
+    expect(q.sql).not.toMatch(/'\d{4}-\d{2}-\d{2}[ T]\d/);
+    expect(q.sql).not.toMatch(/startsWith\(event, '|event\s*(=|IN)\s*[('\[]/);
+  });
+
+  it('rewrites placeholders mechanically for ClickHouse, and refuses an undeclared one', () => {
+    const q = queries.protocol_usage;
+    const rewritten = toClickHousePlaceholders(q.sql, q.params);
+    expect(rewritten).toContain('{protocol_events:Array(String)}');
+    expect(rewritten).toContain('{timezone:String}');
+    expect(rewritten.replace(/\{(\w+):[^}]+\}/g, '{$1}')).toBe(q.sql);
+    expect(() => toClickHousePlaceholders('SELECT {nope}', q.params)).toThrow(/nope/);
+  });
+
+  // Pinned text: a change to a query shows up as a diff in review (Cube's practice).
+  it.each(allQueries.map((q) => [q.id, q] as const))('%s: SQL text is pinned', (_id, q) => {
+    expect(q.sql).toMatchSnapshot();
+  });
+});
+
+describe('every query on the embedded engine', () => {
+  let engine: ChdbEngine;
+  let params: Record<string, unknown>;
+
+  beforeAll(async () => {
+    const dir = await tempDir();
+    const ev = join(dir, 'events');
+    // Week 2026-W47 (Mon Nov 16) and the week before, UTC. Expected values below are worked out by hand.
+    await writeExport(join(ev, 'a.jsonl'), [
+      { event: 'connect.cluster.login', distinct_id: 'a', timestamp: '2026-11-16T10:00:00Z', properties: { 'connect.os': 'darwin' } },
+      { event: 'connect.protocol.use', distinct_id: 'a', timestamp: '2026-11-17T10:00:00Z', properties: { 'connect.protocol': 'ssh' } },
+      { event: 'connect.protcol.run', distinct_id: 'b', timestamp: '2026-11-16T11:00:00Z', properties: { protocol: 'proxy_db' }, person_properties: { os: 'win32' } },
+      { event: '$pageview', distinct_id: 'c', timestamp: '2026-11-16T12:00:00Z' },
+      { event: 'connect.protocol.use', distinct_id: 'd', timestamp: '2026-11-10T09:00:00Z' },
+      { event: 'connect.cluster.login', distinct_id: 'd', timestamp: '2026-11-01T09:00:00Z', properties: { 'connect.os': 'linux' } },
+      { event: 'connect.vnet.start', distinct_id: 'e', timestamp: '2026-11-18T23:59:59Z' },
+      { event: 'connect.vnet.start', distinct_id: 'e', timestamp: '2026-11-23T00:00:00Z' },
+    ]);
+    engine = ChdbEngine.open(join(dir, 'data', 'clickhouse'));
+    const store = new EventStore(engine, join(dir, 'data'), silentLogger);
+    await store.init();
+    const found = await discoverFiles([ev], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: 'x' });
+    await store.select(await store.load(found.files));
+    const catalog = await loadCatalog(DEFAULT_CATALOG);
+    params = standardParams(
+      { catalog, eventPrefix: 'connect.' },
+      { from: '2026-11-09 00:00:00.000000', to: '2026-11-23 00:00:00.000000' },
+      'UTC',
+    );
+  });
+  afterAll(() => engine?.close());
+
+  it('covers every registered query', () => {
+    expect(Object.keys(queries).sort()).toEqual(['active_users_daily', 'active_users_weekly', 'feature_usage', 'platform_share', 'protocol_usage']);
+  });
+
+  it('active_users_daily', async () => {
+    expect(await runQuery(engine, queries.active_users_daily, params)).toEqual([
+      { day: '2026-11-10', active_users: 1, events: 1 },
+      { day: '2026-11-16', active_users: 2, events: 2 },
+      { day: '2026-11-17', active_users: 1, events: 1 },
+      { day: '2026-11-18', active_users: 1, events: 1 },
+    ]);
+  });
+
+  it('active_users_weekly', async () => {
+    expect(await runQuery(engine, queries.active_users_weekly, params)).toEqual([
+      { week: '2026-11-09', active_users: 1, events: 1 },
+      { week: '2026-11-16', active_users: 3, events: 4 },
+    ]);
+  });
+
+  it('feature_usage maps aliases to their feature and keeps unknown events by name', async () => {
+    expect(await runQuery(engine, queries.feature_usage, params)).toEqual([
+      { week: '2026-11-09', feature: 'protocol_use', events: 1, users: 1 },
+      { week: '2026-11-16', feature: 'connect.vnet.start', events: 1, users: 1 },
+      { week: '2026-11-16', feature: 'login', events: 1, users: 1 },
+      { week: '2026-11-16', feature: 'protocol_use', events: 2, users: 2 },
+    ]);
+  });
+
+  it('protocol_usage reads connect.protocol, then protocol; proxy_db is db; missing is unknown', async () => {
+    expect(await runQuery(engine, queries.protocol_usage, params)).toEqual([
+      { week: '2026-11-09', protocol: 'unknown', events: 1, users: 1 },
+      { week: '2026-11-16', protocol: 'db', events: 1, users: 1 },
+      { week: '2026-11-16', protocol: 'ssh', events: 1, users: 1 },
+    ]);
+  });
+
+  it('platform_share takes the latest OS before the week end, from history and person properties', async () => {
+    expect(await runQuery(engine, queries.platform_share, params)).toEqual([
+      { week: '2026-11-09', os: 'linux', users: 1 },
+      { week: '2026-11-16', os: 'macos', users: 1 },
+      { week: '2026-11-16', os: 'unknown', users: 1 },
+      { week: '2026-11-16', os: 'windows', users: 1 },
+    ]);
+  });
+
+  it('names the query and the parameter when a value is wrong', async () => {
+    await expect(runQuery(engine, queries.active_users_daily, { ...params, timezone: 'Mars/Olympus' })).rejects.toThrow(
+      /query active_users_daily: parameter timezone/,
+    );
+    await expect(runQuery(engine, queries.active_users_daily, { ...params, from: '2026-11-09' })).rejects.toBeInstanceOf(QueryError);
+  });
+});
