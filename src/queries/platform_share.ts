@@ -16,7 +16,8 @@ export default defineQuery({
   // before the week's end, not only in the week. Per installation and week, the latest OS seen in
   // that week; then carried forward week by week (anyLast skips NULL) from a bucket that holds
   // everything before the period. Event property connect.os, then os (draft name), then the same
-  // two person properties stored on the event.
+  // two person properties stored on the event. Values are matched exactly as sent (Connect sends
+  // process.platform: darwin, win32, linux); unlike protocols, the definition does not lower-case them.
   sql: `
 SELECT
     week,
@@ -30,8 +31,8 @@ FROM (
     SELECT
         week,
         active,
-        lower(ifNull(anyLast(os_seen) OVER (PARTITION BY distinct_id ORDER BY week ASC
-                                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '')) AS os_raw
+        ifNull(anyLast(os_seen) OVER (PARTITION BY distinct_id ORDER BY week ASC
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '') AS os_raw
     FROM (
         SELECT
             distinct_id,
