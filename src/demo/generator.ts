@@ -1059,7 +1059,7 @@ export async function writeDemoExport(
     }
 
     try {
-      await pipeline(Readable.from(chunks()), createGzip({ level: 1 }), createWriteStream(tmp));
+      await pipeline(Readable.from(chunks()), createGzip({ level: Number(process.env.DEMO_GZ_LEVEL ?? 1), chunkSize: Number(process.env.DEMO_CS ?? 16384) }), createWriteStream(tmp));
       await rename(tmp, final);
     } catch (err) {
       await rm(tmp, { force: true });
