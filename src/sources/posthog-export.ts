@@ -51,50 +51,52 @@ const REJECT_EXPR = (jsonValid: string) => `multiIf(
 /** A record without a uuid still deduplicates against an identical copy of itself. */
 const UUID_EXPR = (id: string, content: string) => `if(${id} != '', ${id}, concat('content-', lower(hex(sipHash128(${content})))))`;
 
-/**
- * Timestamps: ISO 8601 strings (with or without zone; no zone means UTC), or epoch numbers
- * (seconds, or milliseconds when too large to be seconds).
- */
-function jsonTimestamp(json: string, key: string): string {
-  return `multiIf(
-      JSONType(${json}, '${key}') = 'String', parseDateTime64BestEffortOrNull(JSONExtractString(${json}, '${key}'), 6, 'UTC'),
-      JSONType(${json}, '${key}') IN ('Int64', 'UInt64', 'Double'),
-        if(JSONExtractFloat(${json}, '${key}') > 100000000000,
-           toDateTime64(JSONExtractFloat(${json}, '${key}') / 1000, 6, 'UTC'),
-           toDateTime64(JSONExtractFloat(${json}, '${key}'), 6, 'UTC')),
-      NULL)`;
-}
-
-/** A JSON object field kept as JSON text; a field that holds JSON as a string is unwrapped. */
-function jsonObject(json: string, key: string): string {
-  return `if(JSONType(${json}, '${key}') = 'String', JSONExtractString(${json}, '${key}'), JSONExtractRaw(${json}, '${key}'))`;
-}
-
 /** ClickHouse string literal for a file path. */
 export function sqlString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** INSERT of one JSON Lines file: one record per non-blank line, parsed by the engine. */
+/**
+ * A timestamp as text: ISO 8601 (no zone means UTC), or epoch seconds / milliseconds (a number
+ * too large to be seconds is milliseconds). NULL when it is none of these.
+ */
+function textTimestamp(text: string): string {
+  return `if(match(${text}, '^[0-9]+(\\.[0-9]+)?$'),
+        if(toFloat64(${text}) > 100000000000, toDateTime64(toFloat64(${text}) / 1000, 6, 'UTC'), toDateTime64(toFloat64(${text}), 6, 'UTC')),
+        parseDateTime64BestEffortOrNull(${text}, 6, 'UTC'))`;
+}
+
+/** The batch-export fields of a JSON line, extracted in one parse. Objects come back as JSON text. */
+const LINE_FIELDS =
+  'Tuple(uuid String, event String, distinct_id String, person_id String, properties String, person_properties String, ' +
+  'timestamp String, created_at String, elements_chain String)';
+
+/**
+ * INSERT of one JSON Lines file: one record per non-blank line. The engine parses each line once
+ * into a tuple of the batch-export fields; a nested object (properties) arrives as its JSON text,
+ * and a field that holds JSON as a string arrives unwrapped, so both export styles load alike.
+ */
 export function jsonlInsertSql(path: string): string {
   return `${INSERT_HEAD}
 SELECT
     {file_id:String} AS file_id,
-    toUInt64(_row_number + 1) AS line,
-    ${REJECT_EXPR('isValidJSON(text)')} AS reject,
-    ${UUID_EXPR("JSONExtractString(text, 'uuid')", 'text')} AS uuid,
-    JSONExtractString(text, 'event') AS event,
-    JSONExtractString(text, 'distinct_id') AS distinct_id,
-    JSONExtractString(text, 'person_id') AS person_id,
-    ${jsonObject('text', 'properties')} AS properties,
-    ${jsonObject('text', 'person_properties')} AS person_properties,
-    ${jsonTimestamp('text', 'timestamp')} AS ts,
+    line,
+    ${REJECT_EXPR("isValidJSON(text) AND startsWith(trimLeft(text), '{')")} AS reject,
+    ${UUID_EXPR('r.uuid', 'text')} AS uuid,
+    r.event AS event,
+    r.distinct_id AS distinct_id,
+    r.person_id AS person_id,
+    r.properties AS properties,
+    r.person_properties AS person_properties,
+    ${textTimestamp('r.timestamp')} AS ts,
     ifNull(ts, toDateTime64(0, 6, 'UTC')) AS timestamp,
-    ${jsonTimestamp('text', 'created_at')} AS created_at,
-    JSONExtractString(text, 'elements_chain') AS elements_chain,
+    ${textTimestamp('r.created_at')} AS created_at,
+    r.elements_chain AS elements_chain,
     if(reject = '', '', substring(text, 1, 300)) AS raw
-FROM file(${sqlString(path)}, 'LineAsString', 'text String')
-WHERE trimBoth(text) != '')`;
+FROM (
+    SELECT text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r
+    FROM file(${sqlString(path)}, 'LineAsString', 'text String')
+    WHERE trimBoth(text) != ''))`;
 }
 
 /**

@@ -1,0 +1,96 @@
+/**
+ * One benchmark measurement, run in its own process by bench/run.ts so that its peak memory
+ * (maxRSS: Node and the embedded engine together, chdb runs in-process) belongs to it alone.
+ * Prints one JSON line: { phase, seconds[], maxRssMb, check? }.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChdbEngine } from '../src/engine/chdb-engine.ts';
+import { EventStore } from '../src/sources/event-store.ts';
+import { discoverFiles } from '../src/sources/discover.ts';
+import { EXPORT_KINDS, exportFormatOf } from '../src/sources/posthog-export.ts';
+import { silentLogger } from '../src/lib/logger.ts';
+import { loadCatalog, catalogArrays } from '../src/config/catalog.ts';
+import { DEFAULT_CATALOG } from '../src/config/config.ts';
+import { collectWeeklyResults } from '../src/jobs/weekly-report.ts';
+import { parseWeek } from '../src/reports/period.ts';
+import { baselineReportSql, normalizeBaseline, normalizeOurs } from './baseline.ts';
+
+const [phase, storeDir, eventsDir, weekLabel, repsArg] = process.argv.slice(2) as [string, string, string, string, string?];
+const reps = Number(repsArg ?? 3);
+
+function maxRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = process.hrtime.bigint();
+  const v = await fn();
+  return [Number(process.hrtime.bigint() - t) / 1e9, v];
+}
+
+async function main(): Promise<void> {
+  const out: Record<string, unknown> = { phase };
+  if (phase === 'load-baseline') {
+    // Hand-written: one INSERT of every file through ClickHouse's own JSONEachRow reader into a plain
+    // table; no validation, no per-file counts, no deduplication.
+    rmSync(storeDir, { recursive: true, force: true });
+    mkdirSync(storeDir, { recursive: true });
+    const engine = ChdbEngine.open(storeDir);
+    await engine.exec(`CREATE TABLE t (uuid String, event String, distinct_id String, properties String, person_properties String,
+        timestamp DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (event, timestamp)`);
+    const [s] = await timed(() =>
+      engine.exec(`INSERT INTO t SELECT uuid, event, distinct_id, properties, person_properties, parseDateTime64BestEffortOrZero(timestamp, 6, 'UTC')
+        FROM file('${eventsDir}/*.jsonl.gz', 'JSONEachRow',
+          'uuid String, event String, distinct_id String, properties String, person_properties String, timestamp String')
+        SETTINGS input_format_allow_errors_ratio = 1, input_format_json_read_objects_as_strings = 1`),
+    );
+    out.seconds = [s];
+    engine.close();
+  } else if (phase === 'load-ours') {
+    rmSync(storeDir, { recursive: true, force: true });
+    const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
+    const store = new EventStore(engine, storeDir, silentLogger);
+    await store.init();
+    const [s, sel] = await timed(async () => {
+      const found = await discoverFiles([eventsDir], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
+      return store.select(await store.load(found.files));
+    });
+    out.seconds = [s];
+    out.events = sel.events;
+    out.duplicates = sel.duplicates;
+    out.heapUsedMb = Math.round(process.memoryUsage().heapUsed / 1048576);
+    engine.close();
+  } else if (phase === 'report-ours' || phase === 'report-baseline') {
+    const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
+    const store = new EventStore(engine, storeDir, silentLogger);
+    await store.init();
+    const found = await discoverFiles([eventsDir], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
+    await store.select(await store.load(found.files)); // cached: makes the selection current
+    const catalog = await loadCatalog(DEFAULT_CATALOG);
+    const week = parseWeek(weekLabel, 'UTC', new Date());
+    const seconds: number[] = [];
+    let check: unknown;
+    for (let i = 0; i < reps; i++) {
+      if (phase === 'report-ours') {
+        const [s, results] = await timed(() => collectWeeklyResults({ engine, catalog, eventPrefix: 'connect.', logger: silentLogger }, week));
+        seconds.push(s);
+        check = normalizeOurs(results);
+      } else {
+        const sql = baselineReportSql(week, catalogArrays(catalog), catalog.features.find((f) => f.id === 'protocol_use')!.events);
+        const [s, rows] = await timed(() => engine.rows(sql));
+        seconds.push(s);
+        check = normalizeBaseline(rows.rows);
+      }
+    }
+    out.seconds = seconds;
+    out.check = check;
+    engine.close();
+  } else {
+    throw new Error(`unknown phase ${phase}`);
+  }
+  out.maxRssMb = maxRssMb();
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+await main();
