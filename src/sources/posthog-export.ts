@@ -63,7 +63,18 @@ export function sqlString(value: string): string {
 function textTimestamp(text: string): string {
   return `if(match(${text}, '^[0-9]+(\\.[0-9]+)?$'),
         if(toFloat64(${text}) > 100000000000, toDateTime64(toFloat64(${text}) / 1000, 6, 'UTC'), toDateTime64(toFloat64(${text}), 6, 'UTC')),
-        parseDateTime64BestEffortOrNull(${text}, 6, 'UTC'))`;
+        if(${validTimeOfDay(text)}, parseDateTime64BestEffortOrNull(${text}, 6, 'UTC'), NULL))`;
+}
+
+/**
+ * The engine's best-effort parser rolls an out-of-range time over (`T25:00` becomes 01:00 the next
+ * day); such a timestamp is not a time at all, so it is rejected. `24:00:00` (end of day) is allowed.
+ */
+function validTimeOfDay(text: string): string {
+  const groups = `extractGroups(${text}, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?')`;
+  return `(empty(${groups})
+        OR (toUInt8OrZero(${groups}[1]) < 24 AND toUInt8OrZero(${groups}[2]) < 60 AND toUInt8OrZero(${groups}[3]) < 61)
+        OR (${groups}[1] = '24' AND ${groups}[2] = '00' AND toUInt8OrZero(${groups}[3]) = 0))`;
 }
 
 /** The batch-export fields of a JSON line, extracted in one parse. Objects come back as JSON text. */
@@ -123,7 +134,7 @@ export function parquetInsertSql(path: string, columns: Map<string, string>): st
     if (/Int|Float|Decimal/.test(type)) {
       return `if(${c} > 100000000000, toDateTime64(${c} / 1000, 6, 'UTC'), toDateTime64(${c}, 6, 'UTC'))`;
     }
-    return `parseDateTime64BestEffortOrNull(toString(${c}), 6, 'UTC')`;
+    return textTimestamp(`toString(${c})`);
   };
   const props = json('properties');
   const personProps = json('person_properties');
