@@ -27,9 +27,9 @@ const END = new Date('2026-11-23T00:00:00Z');
 const WEEK = '2026-W47';
 
 const root = resolve(import.meta.dirname, '.cache');
-// Measured on the generator: about 6 events per active installation-day, ~55% of the base active on a
-// weekday; events per active day is scaled so the export has about targetEvents events.
-const eventsPerActiveDay = Math.max(1, (targetEvents / (installations * 14 * 0.47)) * (6 / 6));
+// Measured on the generator: each unit of eventsPerActiveDay gives about 0.30 events per installation
+// and day over a two-week range, so this sizes the export to about targetEvents events.
+const eventsPerActiveDay = Math.max(1, targetEvents / (installations * 14 * 0.3));
 
 async function ensureData(): Promise<string> {
   const dir = join(root, `events-${targetEvents}-${installations}`);

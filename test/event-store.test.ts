@@ -159,6 +159,23 @@ describe('event store', () => {
     expect(found.ignored).toEqual([join(dir, 'mixed', 'README.txt')]);
   });
 
+  it('loads files whose names the engine would read as globs ({a,b}, *, commas), beside plain ones', async () => {
+    const odd = await writeExport(join(dir, 'globs', 'export{1,2}*[x].jsonl'), [
+      { event: 'connect.a', distinct_id: 'g1', timestamp: '2026-11-16T10:00:00Z' },
+    ]);
+    const plain = await writeExport(join(dir, 'globs', 'plain.jsonl.gz'), [
+      { event: 'connect.a', distinct_id: 'g2', timestamp: '2026-11-16T10:00:00Z' },
+      { event: 'connect.a', distinct_id: 'g3', timestamp: '2026-11-16T10:00:00Z' },
+    ]);
+    const loaded = await store.load((await discover([join(dir, 'globs')])).files);
+    expect(loaded.map((f) => [f.path, f.records])).toEqual([
+      [odd, 1],
+      [plain, 2],
+    ]);
+    const sel = await store.select(loaded);
+    expect(sel.events).toBe(3);
+  });
+
   it('writes its manifest atomically as JSON (no temp files left behind)', async () => {
     const manifest = JSON.parse(await readFile(join(dataDir(), 'events-manifest.json'), 'utf8')) as { files: Record<string, unknown> };
     expect(Object.keys(manifest.files).length).toBeGreaterThan(3);

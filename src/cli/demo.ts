@@ -14,7 +14,7 @@ import { publishWeeklyReport } from '../sinks/publish.ts';
 /** Weeks of history the demo covers: enough for a 12-week trend and the week before it. */
 export const DEMO_WEEKS = 13;
 /** Bump when the generator's output changes, so cached demo data is made again. */
-const DEMO_VERSION = 1;
+const DEMO_VERSION = 2;
 
 /**
  * `connect-metrics demo`: a deterministic demo export (same seed, same week => same files) ending

@@ -10,8 +10,21 @@
  *   UTC offset), into compact columnar stores keyed by the UTC day of `_inserted_at`.
  * - An ingestion day is emitted (sorted by `_inserted_at`) as soon as no later local date can still
  *   produce rows for it, so memory holds about one day of events in typed arrays, never the whole range.
- * - Date math is done on epoch milliseconds and JSON lines are built from cached fragments: the hot path
- *   makes no luxon calls and no JSON.stringify calls.
+ * - Date math is done on epoch milliseconds; the file writer encodes JSON bytes directly from cached
+ *   fragments (no luxon, no JSON.stringify on the hot path) and gzips several days at once in libuv's pool.
+ *
+ * What a consumer sees:
+ * - Event timestamps lie in [start, end); rows whose `_inserted_at` would fall at or after `end` are not
+ *   exported yet (as in a real export cut at `end`), so the last hours before `end` are a little thin.
+ * - Duplicates (~0.5%) repeat a row in a later day's file with the same uuid and content but a later
+ *   `_inserted_at` (the row was inserted again); dedupe on `uuid`.
+ * - Bad records exist only in the files written by `writeDemoExport`; `generateDemoEvents` yields only
+ *   well-formed records (duplicates included).
+ * - Files are named by whole UTC days even when `start`/`end` are not midnight; a partial day's file
+ *   simply holds fewer rows. Every UTC day overlapping [start, end) gets a file, empty ones included.
+ * - Volume (two-week range): about 0.30 x eventsPerActiveDay events per installation per day on average,
+ *   0.38x on weekdays and 0.12x on weekends; weekday DAU about 41% of `installations`, weekend about 16%.
+ *   10M events from 200k installations over two weeks needs eventsPerActiveDay of about 11.8.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -108,49 +121,145 @@ function sfc32(a: number, b: number, c: number, d: number): Rng {
   };
 }
 
-/** Independent streams per purpose, so e.g. turning bad records on does not change the good ones. */
-function makeRng(seedLo: number, seedHi: number, stream: number): Rng {
-  const base = hash3(seedLo, seedHi, stream);
+/** Independent streams per purpose (and per day for bad records), so e.g. turning bad records on does not change the good ones. */
+function makeRng(seedLo: number, seedHi: number, stream: number, sub = 0): Rng {
+  const base = hash3(hash3(seedLo, seedHi, stream), sub >>> 0, 0x5bd1e995);
   const rng = sfc32(hash3(base, 1, stream), hash3(base, 2, stream), hash3(base, 3, stream), hash3(base, 4, stream));
   for (let i = 0; i < 16; i++) rng();
   return rng;
 }
 
-const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// Identifiers and hashes are written as bytes straight into the output buffer (the hot path), and the
+// string forms used by `generateDemoEvents` are decoded from those same bytes, so both always agree.
 
-function hex8(w: number): string {
-  return HEX2[w >>> 24]! + HEX2[(w >>> 16) & 255]! + HEX2[(w >>> 8) & 255]! + HEX2[w & 255]!;
-}
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+const B64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
+const WORDS = new Uint32Array(8);
+const SCRATCH = Buffer.alloc(64);
 
-function hex4(w: number): string {
-  return HEX2[(w >>> 8) & 255]! + HEX2[w & 255]!;
-}
-
-/** UUIDv4-shaped string from four words (version and variant bits forced). */
-function uuidFromWords(w0: number, w1: number, w2: number, w3: number): string {
-  w1 = ((w1 & 0xffff0fff) | 0x4000) >>> 0;
-  w2 = ((w2 & 0x3fffffff) | 0x80000000) >>> 0;
-  return hex8(w0) + '-' + hex4(w1 >>> 16) + '-' + hex4(w1) + '-' + hex4(w2 >>> 16) + '-' + hex4(w2) + hex8(w3);
-}
-
-/** Unique for distinct n < 2^32: the first word is a bijection of n. */
-function uuidFromCounter(n: number, salt: number): string {
+/** Four words of a UUIDv4-shaped id into WORDS[0..3]; unique for distinct n < 2^32 (WORDS[0] is a bijection of n). */
+function uuidWords(n: number, salt: number): void {
   const w0 = fmix32((n ^ salt) >>> 0);
   const w1 = fmix32((w0 ^ 0x68e31da4 ^ salt) >>> 0);
   const w2 = fmix32((w1 + 0xb5297a4d + salt) >>> 0);
-  const w3 = fmix32((w2 ^ 0x1b56c4e9 ^ n) >>> 0);
-  return uuidFromWords(w0, w1, w2, w3);
+  WORDS[0] = w0;
+  WORDS[1] = (w1 & 0xffff0fff) | 0x4000; // version 4
+  WORDS[2] = (w2 & 0x3fffffff) | 0x80000000; // RFC 4122 variant
+  WORDS[3] = fmix32((w2 ^ 0x1b56c4e9 ^ n) >>> 0);
 }
 
-/** 44-character base64 string, shaped like an HMAC-SHA256 digest. */
-function hash44(n: number, salt: number): string {
-  const bytes = Buffer.allocUnsafe(32);
+/** Random words from the PRNG (used for bad records, which must not collide with real uuids). */
+function randomUuidWords(rng: Rng): void {
+  for (let j = 0; j < 4; j++) WORDS[j] = Math.floor(rng() * 4294967296);
+  WORDS[1] = (WORDS[1]! & 0xffff0fff) | 0x4000;
+  WORDS[2] = (WORDS[2]! & 0x3fffffff) | 0x80000000;
+}
+
+function putHexWord(out: Uint8Array, off: number, w: number, from: number, to: number): number {
+  for (let sh = 28 - from * 4; sh >= 32 - to * 4; sh -= 4) out[off++] = HEX[(w >>> sh) & 15]!;
+  return off;
+}
+
+/** Writes the UUID in WORDS[0..3] (36 bytes). */
+function putUuid(out: Uint8Array, off: number): number {
+  const w1 = WORDS[1]!;
+  const w2 = WORDS[2]!;
+  off = putHexWord(out, off, WORDS[0]!, 0, 8);
+  out[off++] = 45;
+  off = putHexWord(out, off, w1, 0, 4);
+  out[off++] = 45;
+  off = putHexWord(out, off, w1, 4, 8);
+  out[off++] = 45;
+  off = putHexWord(out, off, w2, 0, 4);
+  out[off++] = 45;
+  off = putHexWord(out, off, w2, 4, 8);
+  return putHexWord(out, off, WORDS[3]!, 0, 8);
+}
+
+function uuidString(): string {
+  putUuid(SCRATCH, 0);
+  return SCRATCH.toString('latin1', 0, 36);
+}
+
+function uuidFromCounter(n: number, salt: number): string {
+  uuidWords(n, salt);
+  return uuidString();
+}
+
+/** Eight words of a digest-like hash into WORDS. */
+function hashWords(n: number, salt: number): void {
   let w = fmix32((n ^ salt) >>> 0);
-  for (let i = 0; i < 8; i++) {
-    w = fmix32((w + 0x9e3779b9 + i + salt) >>> 0);
-    bytes.writeUInt32BE(w, i * 4);
+  for (let j = 0; j < 8; j++) {
+    w = fmix32((w + 0x9e3779b9 + j + salt) >>> 0);
+    WORDS[j] = w;
   }
-  return bytes.toString('base64');
+}
+
+function wordByte(j: number): number {
+  return (WORDS[j >>> 2]! >>> (24 - 8 * (j & 3))) & 255;
+}
+
+/** Writes WORDS as base64 of 32 bytes (44 bytes with the '=' pad): shaped like an HMAC-SHA256 digest. */
+function putB64(out: Uint8Array, off: number): number {
+  for (let j = 0; j < 30; j += 3) {
+    const v = (wordByte(j) << 16) | (wordByte(j + 1) << 8) | wordByte(j + 2);
+    out[off++] = B64[v >>> 18]!;
+    out[off++] = B64[(v >>> 12) & 63]!;
+    out[off++] = B64[(v >>> 6) & 63]!;
+    out[off++] = B64[v & 63]!;
+  }
+  const v = (wordByte(30) << 16) | (wordByte(31) << 8);
+  out[off++] = B64[v >>> 18]!;
+  out[off++] = B64[(v >>> 12) & 63]!;
+  out[off++] = B64[(v >>> 6) & 63]!;
+  out[off++] = 61; // '='
+  return off;
+}
+
+function hash44(n: number, salt: number): string {
+  hashWords(n, salt);
+  putB64(SCRATCH, 0);
+  return SCRATCH.toString('latin1', 0, 44);
+}
+
+function putBytes(out: Uint8Array, off: number, src: Uint8Array): number {
+  const n = src.length;
+  for (let j = 0; j < n; j++) out[off + j] = src[j]!;
+  return off + n;
+}
+
+let isoDay = NaN;
+const isoDayBytes = Buffer.alloc(11);
+
+/** Writes epoch ms as "2026-11-16T09:12:33.123Z" (24 bytes); same text as `iso(ms)`. */
+function putIso(out: Uint8Array, off: number, ms: number): number {
+  const day = Math.floor(ms / DAY);
+  if (day !== isoDay) {
+    isoDay = day;
+    isoDayBytes.write(dayPrefix(day), 0, 'latin1');
+  }
+  for (let j = 0; j < 11; j++) out[off + j] = isoDayBytes[j]!;
+  let r = ms - day * DAY;
+  const h = (r / HOUR) | 0;
+  r -= h * HOUR;
+  const m = (r / MINUTE) | 0;
+  r -= m * MINUTE;
+  const s = (r / SECOND) | 0;
+  r -= s * SECOND;
+  out[off + 11] = 48 + ((h / 10) | 0);
+  out[off + 12] = 48 + (h % 10);
+  out[off + 13] = 58;
+  out[off + 14] = 48 + ((m / 10) | 0);
+  out[off + 15] = 48 + (m % 10);
+  out[off + 16] = 58;
+  out[off + 17] = 48 + ((s / 10) | 0);
+  out[off + 18] = 48 + (s % 10);
+  out[off + 19] = 46;
+  out[off + 20] = 48 + ((r / 100) | 0);
+  out[off + 21] = 48 + (((r / 10) | 0) % 10);
+  out[off + 22] = 48 + (r % 10);
+  out[off + 23] = 90;
+  return off + 24;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -505,12 +614,31 @@ class DayStore {
     }
     return out;
   }
+
+  /** A copy in `_inserted_at` order: rendering then reads the columns sequentially. */
+  sorted(dayStart: number): DayStore {
+    const order = this.order(dayStart);
+    const n = this.len;
+    const s = new DayStore(Math.max(1, n));
+    s.len = n;
+    const gather = <T extends Float64Array | Uint32Array | Uint8Array>(from: T, to: T): void => {
+      for (let k = 0; k < n; k++) to[k] = from[order[k]!]!;
+    };
+    gather(this.ts, s.ts);
+    gather(this.created, s.created);
+    gather(this.inserted, s.inserted);
+    gather(this.inst, s.inst);
+    gather(this.detail, s.detail);
+    gather(this.seq, s.seq);
+    gather(this.dup, s.dup);
+    return s;
+  }
 }
 
+/** One ingestion day: rows 0..store.len-1 in `_inserted_at` order. */
 interface DayBatch {
   dayStart: number;
   store: DayStore;
-  order: Uint32Array;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -533,8 +661,8 @@ function resolve(opts: DemoOptions): Resolved {
   if (!Number.isFinite(startMs)) throw new RangeError('demo: start must be a valid Date');
   if (!Number.isFinite(endMs)) throw new RangeError('demo: end must be a valid Date');
   if (endMs <= startMs) throw new RangeError(`demo: end (${opts.end.toISOString()}) must be after start (${opts.start.toISOString()})`);
-  if (!Number.isInteger(opts.installations) || opts.installations < 0 || opts.installations > 50_000_000) {
-    throw new RangeError(`demo: installations must be an integer between 0 and 50,000,000, got ${opts.installations}`);
+  if (!Number.isInteger(opts.installations) || opts.installations < 0 || opts.installations > 5_000_000) {
+    throw new RangeError(`demo: installations must be an integer between 0 and 5,000,000, got ${opts.installations}`);
   }
   const epd = opts.eventsPerActiveDay ?? 6;
   if (!Number.isFinite(epd) || epd < 1) throw new RangeError(`demo: eventsPerActiveDay must be >= 1, got ${epd}`);
@@ -553,6 +681,8 @@ function resolve(opts: DemoOptions): Resolved {
 const STREAM_POPULATION = 1;
 const STREAM_EVENTS = 2;
 const STREAM_BAD = 3;
+/** Installations generated between two chances for the event loop to run (about 10 ms of work). */
+const INSTALLATION_SLICE = 4096;
 
 /**
  * The engine: builds the population, generates local date after local date, and yields every UTC
@@ -564,19 +694,28 @@ class DemoStream {
   private readonly rng: Rng;
   private seq = 0;
   private readonly stores = new Map<number, DayStore>();
+  private readonly times = new Float64Array(512);
   readonly uuidSalt: number;
   private readonly idSaltD: number;
   private readonly idSaltP: number;
   private readonly clusterSalt: number;
   private readonly userSalt: number;
 
-  // Lazily built string caches.
-  private readonly distinctIds: (string | undefined)[];
-  private readonly personIds: (string | undefined)[];
-  private readonly idFragments: (string | undefined)[];
-  private readonly userNames: (string | undefined)[];
-  private readonly clusterNames: (string | undefined)[];
-  private readonly ppFragments = new Map<number, string>();
+  // Caches. User-name hashes are recomputed per row (cheap) rather than held for every installation and cluster.
+  private readonly clusterNames: string[];
+  private readonly clusterBytes: Buffer;
+  private readonly ppCache = new Map<number, Buffer>();
+  private readonly suffixCache = new Map<number, Buffer>();
+  /**
+   * One 128-byte row per installation with everything `encode` reads, so that rendering rows in
+   * `_inserted_at` order (random installations) touches two cache lines, not a dozen arrays:
+   * bytes 0-86 `<distinct uuid>","person_id":"<person uuid>` (filled on first use), 87 filled flag,
+   * 88 draft, 89 os, 90 arch, 91 os version, 92 app version, 93 job role,
+   * 96-107 three cluster ids (uint32), 112-119 upgrade time (float64).
+   */
+  private readonly rowU8: Uint8Array;
+  private readonly rowU32: Uint32Array;
+  private readonly rowF64: Float64Array;
 
   constructor(r: Resolved) {
     this.r = r;
@@ -589,21 +728,43 @@ class DemoStream {
     this.idSaltP = salt();
     this.clusterSalt = salt();
     this.userSalt = salt();
-    this.distinctIds = new Array<string | undefined>(r.installations);
-    this.personIds = new Array<string | undefined>(r.installations);
-    this.idFragments = new Array<string | undefined>(r.installations);
-    this.userNames = new Array<string | undefined>(r.installations * 3);
-    this.clusterNames = new Array<string | undefined>(this.pop.nClusterPool);
+    const nc = this.pop.nClusterPool;
+    this.clusterNames = Array.from({ length: nc }, (_, k) => hash44(k, this.clusterSalt));
+    this.clusterBytes = Buffer.from(this.clusterNames.join(''), 'latin1');
+    const rows = new ArrayBuffer(r.installations * ROW);
+    this.rowU8 = new Uint8Array(rows);
+    this.rowU32 = new Uint32Array(rows);
+    this.rowF64 = new Float64Array(rows);
+    const pop = this.pop;
+    for (let i = 0; i < r.installations; i++) {
+      const b = i * ROW;
+      this.rowU8[b + R_DRAFT] = pop.draft[i]!;
+      this.rowU8[b + R_OS] = pop.os[i]!;
+      this.rowU8[b + R_ARCH] = pop.arch[i]!;
+      this.rowU8[b + R_OS_VERSION] = pop.osVersion[i]!;
+      this.rowU8[b + R_APP_VERSION] = pop.appVersion[i]!;
+      this.rowU8[b + R_JOB] = pop.jobRole[i]!;
+      for (let c = 0; c < 3; c++) this.rowU32[(b + R_CLUSTERS) / 4 + c] = pop.clusters[i * 3 + c]!;
+      this.rowF64[(b + R_UPGRADE) / 8] = pop.upgrade[i]!;
+    }
   }
 
-  *days(): Generator<DayBatch> {
+  /**
+   * Ingestion days in order. Between slices of installations it yields `null`: a point where an async
+   * caller can let the event loop run (the writer's gzip streams need it to keep the pool busy).
+   */
+  *days(): Generator<DayBatch | null> {
     const { startMs, endMs } = this.r;
     const firstDay = Math.floor(startMs / DAY);
     const lastDay = Math.floor((endMs - 1) / DAY);
+    const n = this.pop.n;
     let nextFlush = firstDay;
     // Local dates whose working day can overlap [start, end) for any offset within +-14 h.
     for (let local = firstDay - 1; local <= lastDay + 1; local++) {
-      this.generateLocalDate(local);
+      for (let from = 0; from < n; from += INSTALLATION_SLICE) {
+        this.generateLocalDate(local, from, Math.min(n, from + INSTALLATION_SLICE));
+        yield null;
+      }
       // Rows from later local dates have timestamps >= this bound, hence `_inserted_at` too.
       const minFutureTs = (local + 1) * DAY - MAX_OFFSET_MS;
       while (nextFlush <= lastDay && (nextFlush + 1) * DAY <= minFutureTs) yield this.flush(nextFlush++);
@@ -614,7 +775,7 @@ class DemoStream {
   private flush(day: number): DayBatch {
     const store = this.stores.get(day) ?? new DayStore(1);
     this.stores.delete(day);
-    return { dayStart: day * DAY, store, order: store.order(day * DAY) };
+    return { dayStart: day * DAY, store: store.sorted(day * DAY) };
   }
 
   private add(ts: number, created: number, inserted: number, inst: number, detail: number, seq: number, dup: number): void {
@@ -627,15 +788,16 @@ class DemoStream {
     s.push(ts, created, inserted, inst, detail, seq, dup);
   }
 
-  private generateLocalDate(local: number): void {
+  /** Events of installations [from, to) on one local calendar date (their own UTC offset). */
+  private generateLocalDate(local: number, from: number, to: number): void {
     const pop = this.pop;
     const rng = this.rng;
     const { startMs, endMs } = this.r;
     const weekend = (local + 3) % 7 >= 5; // epoch day 0 was a Thursday; Monday = 0
-    const times = new Float64Array(512);
+    const times = this.times;
     const MAX_EVENTS = times.length;
 
-    for (let i = 0; i < pop.n; i++) {
+    for (let i = from; i < to; i++) {
       const dayStart = local * DAY - pop.offset[i]!;
       const dayEnd = dayStart + DAY;
       if (dayEnd <= startMs || dayStart >= endMs) continue;
@@ -737,13 +899,12 @@ class DemoStream {
     const createdAt = ts + delay;
     const insertedAt = createdAt + 200 + Math.floor(rng() * 20 * SECOND);
     const endMs = this.r.endMs;
-    if (insertedAt >= endMs) {
-      rng(); // keep the stream aligned whatever the range end
-      return; // not exported yet
-    }
+    if (insertedAt >= endMs) return; // not exported yet: after the range, like a real export cut at `end`
     const seq = this.seq++;
     this.add(ts, createdAt, insertedAt, i, detail, seq, 0);
-    // ~0.5% are exported again (same row, re-inserted later) in a later day's file.
+    // ~0.5% are exported again in a later day's file. Everything but `_inserted_at` is identical: a
+    // re-inserted row (at-least-once ingestion) gets a new insertion time, which is what moves it to a
+    // later batch-export interval and keeps each file's rows inside its interval.
     if (rng() < 0.005) {
       const again = (Math.floor(insertedAt / DAY) + 1) * DAY + Math.floor(rng() * 30 * HOUR);
       if (again < endMs) this.add(ts, createdAt, again, i, detail, seq, 1);
@@ -751,60 +912,28 @@ class DemoStream {
   }
 
   // ---- rendering ------------------------------------------------------------------------------------
+  // Two renderers: `record` builds objects (generateDemoEvents); `encode` writes the JSON line bytes
+  // directly (writeDemoExport). Every fragment `encode` copies is either a fixed literal or was produced
+  // by JSON.stringify of the objects `record` builds; a test holds the two to byte equality.
 
   distinctId(i: number): string {
-    let s = this.distinctIds[i];
-    if (s === undefined) {
-      s = 'connect.' + uuidFromCounter(i, this.idSaltD);
-      this.distinctIds[i] = s;
-    }
-    return s;
+    return 'connect.' + uuidFromCounter(i, this.idSaltD);
   }
 
   personId(i: number): string {
-    let s = this.personIds[i];
-    if (s === undefined) {
-      s = uuidFromCounter(i, this.idSaltP);
-      this.personIds[i] = s;
-    }
-    return s;
+    return uuidFromCounter(i, this.idSaltP);
   }
 
-  private idFragment(i: number): string {
-    let s = this.idFragments[i];
-    if (s === undefined) {
-      s = '"distinct_id":"' + this.distinctId(i) + '","person_id":"' + this.personId(i) + '"';
-      this.idFragments[i] = s;
-    }
-    return s;
-  }
-
-  clusterName(k: number): string {
-    let s = this.clusterNames[k];
-    if (s === undefined) {
-      s = hash44(k, this.clusterSalt);
-      this.clusterNames[k] = s;
-    }
-    return s;
-  }
-
-  userName(i: number, slot: number): string {
-    const key = i * 3 + slot;
-    let s = this.userNames[key];
-    if (s === undefined) {
-      s = hash44(key, this.userSalt);
-      this.userNames[key] = s;
-    }
-    return s;
-  }
-
-  appVersion(i: number, ts: number): string {
+  private versionIndex(i: number, ts: number): number {
     const pop = this.pop;
-    if (pop.draft[i] === 1) return DRAFT_VERSIONS[pop.appVersion[i]!]!;
-    return APP_VERSIONS[pop.appVersion[i]! + (ts >= pop.upgrade[i]! ? 1 : 0)]!;
+    return pop.draft[i] === 1 ? pop.appVersion[i]! : pop.appVersion[i]! + (ts >= pop.upgrade[i]! ? 1 : 0);
   }
 
-  /** Person properties as an object (key order matches the JSON fragment). */
+  private appVersion(i: number, ts: number): string {
+    return (this.pop.draft[i] === 1 ? DRAFT_VERSIONS : APP_VERSIONS)[this.versionIndex(i, ts)]!;
+  }
+
+  /** Person properties (empty until known); draft builds use the draft names. */
   personProperties(i: number, ts: number, detail: number): Record<string, unknown> {
     if ((detail & PP_BIT) === 0) return {};
     const pop = this.pop;
@@ -822,21 +951,17 @@ class DemoStream {
     return out;
   }
 
-  private personPropertiesJson(i: number, ts: number, detail: number): string {
-    if ((detail & PP_BIT) === 0) return '{}';
-    const pop = this.pop;
-    const draft = pop.draft[i]!;
-    const v = draft === 1 ? pop.appVersion[i]! : pop.appVersion[i]! + (ts >= pop.upgrade[i]! ? 1 : 0);
-    const key = ((pop.os[i]! * 16 + v) * 16 + pop.jobRole[i]!) * 2 + draft;
-    let s = this.ppFragments.get(key);
-    if (s === undefined) {
-      s = JSON.stringify(this.personProperties(i, ts, detail));
-      this.ppFragments.set(key, s);
+  /** Cached JSON of `personProperties`; `key` identifies its content (see `encode`). */
+  private personPropertiesBytes(key: number, i: number, ts: number, detail: number): Buffer {
+    let b = this.ppCache.get(key);
+    if (b === undefined) {
+      b = Buffer.from(JSON.stringify(this.personProperties(i, ts, detail)), 'latin1');
+      this.ppCache.set(key, b);
     }
-    return s;
+    return b;
   }
 
-  /** Event properties as an object; the JSON writer below must produce the same keys in the same order. */
+  /** Event properties: the two hashed tp.* fields first, then the event's own. */
   properties(i: number, ts: number, detail: number): Record<string, unknown> {
     const pop = this.pop;
     const kind = detail & 15;
@@ -847,8 +972,8 @@ class DemoStream {
     const draft = pop.draft[i] === 1;
     const cluster = pop.clusters[i * 3 + slot]!;
     const props: Record<string, unknown> = {
-      'tp.cluster_name': this.clusterName(cluster),
-      'tp.user_name': this.userName(i, slot),
+      'tp.cluster_name': this.clusterNames[cluster]!,
+      'tp.user_name': hash44(i * 3 + slot, this.userSalt),
     };
     switch (kind) {
       case K_LOGIN: {
@@ -896,40 +1021,16 @@ class DemoStream {
     return props;
   }
 
-  private propertiesJson(i: number, ts: number, detail: number): string {
-    const pop = this.pop;
-    const kind = detail & 15;
-    const slot = (detail >>> 4) & 3;
-    const a = (detail >>> 8) & 15;
-    const b = (detail >>> 12) & 15;
-    const c = (detail >>> 16) & 3;
-    const draft = pop.draft[i] === 1;
-    const cluster = pop.clusters[i * 3 + slot]!;
-    const tp = '{"tp.cluster_name":"' + this.clusterName(cluster) + '","tp.user_name":"' + this.userName(i, slot) + '"';
-    switch (kind) {
-      case K_LOGIN: {
-        const os = pop.os[i]!;
-        const rest =
-          '","' + (draft ? 'os' : 'connect.os') + '":"' + OS_NAMES[os]! +
-          '","' + (draft ? 'arch' : 'connect.arch') + '":"' + ARCHS[pop.arch[i]!]! +
-          '","' + (draft ? 'os_version' : 'connect.os_version') + '":"' + OS_VERSIONS[os]![pop.osVersion[i]!]! +
-          '","' + (draft ? 'connect_version' : 'connect.app_version') + '":"' + this.appVersion(i, ts) + '"}';
-        return tp + ',"tp.connector_type":"' + CONNECTORS[pop.connector[cluster]!]! + rest;
-      }
-      case K_PROTOCOL:
-        if (draft) return tp + ',"protocol":"' + DRAFT_PROTOCOLS[a]! + '"}';
-        return tp + ',"connect.protocol":"' + PROTOCOLS[a]! + '","origin":"' + ORIGINS[b]! + '","access_through":"' + ACCESS_THROUGH[c]! + '"}';
-      case K_AR_CREATE:
-        return tp + (draft ? ',"kind":"' : ',"connect.access_request_kind":"') + (a === 0 ? 'role' : 'resource') + '"}';
-      case K_FILE:
-        if (draft) return tp + ',"direction":"' + (a === 1 ? 'upload' : 'download') + '"}';
-        return tp + ',"connect.file_transfer_is_upload":' + (a === 1 ? 'true' : 'false') + '}';
-      case K_CMC_SETUP:
-        if (a === 1) return tp + ',"connect.setup.success":true}';
-        return tp + ',"connect.setup.success":false,"connect.setup.failed_step":"' + FAILED_STEPS[b]! + '"}';
-      default:
-        return tp + '}';
+  /** Cached JSON of `properties` after the tp.* fields, e.g. `,"connect.protocol":"ssh",...}` (or `}`). */
+  private propertiesSuffix(key: number, i: number, ts: number, detail: number): Buffer {
+    let buf = this.suffixCache.get(key);
+    if (buf === undefined) {
+      const json = JSON.stringify(this.properties(i, ts, detail));
+      const userKey = '"tp.user_name":"';
+      buf = Buffer.from(json.slice(json.indexOf(userKey) + userKey.length + 44 + 1), 'latin1');
+      this.suffixCache.set(key, buf);
     }
+    return buf;
   }
 
   eventName(i: number, detail: number): string {
@@ -954,23 +1055,94 @@ class DemoStream {
     };
   }
 
-  /** The record as one JSON line (with '\n'); equal to JSON.stringify(record(s, k)) + '\n'. */
-  line(s: DayStore, k: number): string {
+  /**
+   * Writes JSON.stringify(record(s, k)) + '\n' into `out` at `off` (room for MAX_LINE_BYTES needed);
+   * returns the new offset.
+   */
+  encode(out: Uint8Array, off: number, s: DayStore, k: number): number {
     const i = s.inst[k]!;
     const ts = s.ts[k]!;
     const detail = s.detail[k]!;
-    return (
-      '{"uuid":"' + uuidFromCounter(s.seq[k]!, this.uuidSalt) +
-      '","event":"' + this.eventName(i, detail) +
-      '",' + this.idFragment(i) +
-      ',"properties":' + this.propertiesJson(i, ts, detail) +
-      ',"person_properties":' + this.personPropertiesJson(i, ts, detail) +
-      ',"elements_chain":"","timestamp":"' + iso(ts) +
-      '","created_at":"' + iso(s.created[k]!) +
-      '","_inserted_at":"' + iso(s.inserted[k]!) + '"}\n'
-    );
+    const kind = detail & 15;
+    const slot = (detail >>> 4) & 3;
+    const row = this.rowU8;
+    const b = i * ROW;
+    if (row[b + R_FILLED] === 0) {
+      uuidWords(i, this.idSaltD);
+      let o = putUuid(row, b);
+      o = putBytes(row, o, L_PERSON);
+      uuidWords(i, this.idSaltP);
+      putUuid(row, o);
+      row[b + R_FILLED] = 1;
+    }
+    const draft = row[b + R_DRAFT]!;
+    const os = row[b + R_OS]!;
+    const version = row[b + R_APP_VERSION]! + (draft === 0 && ts >= this.rowF64[(b + R_UPGRADE) / 8]! ? 1 : 0);
+    const cluster = this.rowU32[(b + R_CLUSTERS) / 4 + slot]!;
+
+    off = putBytes(out, off, L_UUID);
+    uuidWords(s.seq[k]!, this.uuidSalt);
+    off = putUuid(out, off);
+    off = putBytes(out, off, L_EVENT[draft * 16 + kind]!);
+    for (let j = 0; j < ID_BYTES; j++) out[off + j] = row[b + j]!;
+    off += ID_BYTES;
+    off = putBytes(out, off, L_CLUSTER);
+    const cb = this.clusterBytes;
+    const c0 = cluster * 44;
+    for (let j = 0; j < 44; j++) out[off + j] = cb[c0 + j]!;
+    off += 44;
+    off = putBytes(out, off, L_USER);
+    hashWords(i * 3 + slot, this.userSalt);
+    off = putB64(out, off);
+    out[off++] = 34; // closing quote of the user name
+    // Cache keys: everything the cached JSON depends on, and nothing else.
+    const suffixKey =
+      kind === K_LOGIN
+        ? -1 - (((((os * 8 + row[b + R_OS_VERSION]!) * 2 + row[b + R_ARCH]!) * 16 + version) * 8 + this.pop.connector[cluster]!) * 2 + draft)
+        : (detail & 0x3ff0f) * 2 + draft; // kind and a/b/c; not the cluster slot or person-properties bit
+    off = putBytes(out, off, this.propertiesSuffix(suffixKey, i, ts, detail));
+    off = putBytes(out, off, L_PERSON_PROPS);
+    const ppKey = (detail & PP_BIT) === 0 ? -1 : ((os * 16 + version) * 16 + row[b + R_JOB]!) * 2 + draft;
+    off = putBytes(out, off, this.personPropertiesBytes(ppKey, i, ts, detail));
+    off = putBytes(out, off, L_TIMESTAMP);
+    off = putIso(out, off, ts);
+    off = putBytes(out, off, L_CREATED);
+    off = putIso(out, off, s.created[k]!);
+    off = putBytes(out, off, L_INSERTED);
+    off = putIso(out, off, s.inserted[k]!);
+    return putBytes(out, off, L_END);
   }
 }
+
+// Fixed fragments of a JSON line, in order.
+const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
+const L_UUID = latin1('{"uuid":"');
+const L_EVENT: Buffer[] = [];
+for (let draft = 0; draft < 2; draft++) {
+  for (let kind = 0; kind < 16; kind++) {
+    const name = (draft === 1 ? DRAFT_EVENT_NAMES : EVENT_NAMES)[kind] ?? '';
+    L_EVENT.push(latin1('","event":"' + name + '","distinct_id":"connect.'));
+  }
+}
+const L_PERSON = latin1('","person_id":"');
+const ID_BYTES = 36 + L_PERSON.length + 36; // 87
+const ROW = 128;
+const R_FILLED = 87;
+const R_DRAFT = 88;
+const R_OS = 89;
+const R_ARCH = 90;
+const R_OS_VERSION = 91;
+const R_APP_VERSION = 92;
+const R_JOB = 93;
+const R_CLUSTERS = 96;
+const R_UPGRADE = 112;
+const L_CLUSTER = latin1('","properties":{"tp.cluster_name":"');
+const L_USER = latin1('","tp.user_name":"');
+const L_PERSON_PROPS = latin1(',"person_properties":');
+const L_TIMESTAMP = latin1(',"elements_chain":"","timestamp":"');
+const L_CREATED = latin1('","created_at":"');
+const L_INSERTED = latin1('","_inserted_at":"');
+const L_END = latin1('"}\n');
 
 // ---------------------------------------------------------------------------------------------------
 // Public API
@@ -981,8 +1153,10 @@ export function generateDemoEvents(opts: DemoOptions): Iterable<ExportRecord> {
   return {
     *[Symbol.iterator](): Iterator<ExportRecord> {
       const gen = new DemoStream(r);
-      for (const { store, order } of gen.days()) {
-        for (let j = 0; j < order.length; j++) yield gen.record(store, order[j]!);
+      for (const batch of gen.days()) {
+        if (batch === null) continue;
+        const { store } = batch;
+        for (let k = 0; k < store.len; k++) yield gen.record(store, k);
       }
     },
   };
@@ -1001,10 +1175,8 @@ function planBadRecords(rng: Rng, rows: number): { at: number; kind: number }[] 
 function badLine(gen: DemoStream, s: DayStore, k: number, kind: number, rng: Rng): string {
   const rec = gen.record(s, k) as unknown as Record<string, unknown>;
   // Own uuid so that a reader which drops the bad line still has the real row it was copied from.
-  rec['uuid'] = uuidFromWords(
-    Math.floor(rng() * 4294967296), Math.floor(rng() * 4294967296),
-    Math.floor(rng() * 4294967296), Math.floor(rng() * 4294967296),
-  );
+  randomUuidWords(rng);
+  rec['uuid'] = uuidString();
   if (kind === 1) delete rec['distinct_id'];
   if (kind === 2) rec['timestamp'] = 'not-a-time';
   const json = JSON.stringify(rec);
@@ -1012,7 +1184,10 @@ function badLine(gen: DemoStream, s: DayStore, k: number, kind: number, rng: Rng
   return json + '\n';
 }
 
-const CHUNK_CHARS = 1 << 20;
+const CHUNK_BYTES = 1 << 20;
+const MAX_LINE_BYTES = 8 << 10; // generous: real lines are under 1 KB
+/** Files compressed at once: gzip runs in libuv's pool while the main thread renders the next day. */
+const FILES_IN_FLIGHT = 3;
 
 /** Writes gzip JSONL files, one per UTC day of `_inserted_at`, named like PostHog batch exports:
  *  `${dir}/${intervalStartISO}-${intervalEndISO}.jsonl.gz` e.g. `2026-11-16T00:00:00Z-2026-11-17T00:00:00Z.jsonl.gz`.
@@ -1025,47 +1200,68 @@ export async function writeDemoExport(
   const r = resolve(opts);
   await mkdir(dir, { recursive: true });
   const gen = new DemoStream(r);
-  const badRng = makeRng(r.seedLo, r.seedHi, STREAM_BAD);
   const files: string[] = [];
-  let records = 0;
-  let badRecords = 0;
-  let duplicates = 0;
+  const totals = { records: 0, badRecords: 0, duplicates: 0 };
 
-  for (const { dayStart, store, order } of gen.days()) {
-    const name = `${isoSeconds(dayStart)}-${isoSeconds(dayStart + DAY)}.jsonl.gz`;
-    const final = path.join(dir, name);
+  const writeDay = async ({ dayStart, store }: DayBatch, final: string): Promise<void> => {
     const tmp = `${final}.tmp-${process.pid}`;
-    const plan = r.badRecords ? planBadRecords(badRng, order.length) : [];
+    // One bad-record stream per day: files are rendered concurrently, so a shared one would not be deterministic.
+    const badRng = makeRng(r.seedLo, r.seedHi, STREAM_BAD, dayStart / DAY);
+    const plan = r.badRecords ? planBadRecords(badRng, store.len) : [];
 
     function* chunks(): Generator<Buffer> {
-      let buf = '';
+      let out = Buffer.allocUnsafe(CHUNK_BYTES + MAX_LINE_BYTES);
+      let off = 0;
       let p = 0;
-      for (let j = 0; j < order.length; j++) {
-        const k = order[j]!;
-        while (p < plan.length && plan[p]!.at === j) {
-          buf += badLine(gen, store, k, plan[p]!.kind, badRng);
-          badRecords++;
+      for (let k = 0; k < store.len; k++) {
+        while (p < plan.length && plan[p]!.at === k) {
+          off += out.write(badLine(gen, store, k, plan[p]!.kind, badRng), off, 'latin1');
+          totals.badRecords++;
           p++;
         }
-        buf += gen.line(store, k);
-        records++;
-        duplicates += store.dup[k]!;
-        if (buf.length >= CHUNK_CHARS) {
-          yield Buffer.from(buf, 'latin1'); // all ASCII
-          buf = '';
+        off = gen.encode(out, off, store, k);
+        totals.records++;
+        totals.duplicates += store.dup[k]!;
+        if (off >= CHUNK_BYTES) {
+          yield out.subarray(0, off);
+          out = Buffer.allocUnsafe(CHUNK_BYTES + MAX_LINE_BYTES);
+          off = 0;
         }
       }
-      if (buf.length > 0) yield Buffer.from(buf, 'latin1');
+      if (off > 0) yield out.subarray(0, off);
     }
 
     try {
-      await pipeline(Readable.from(chunks()), createGzip({ level: Number(process.env.DEMO_GZ_LEVEL ?? 1), chunkSize: Number(process.env.DEMO_CS ?? 16384) }), createWriteStream(tmp));
+      await pipeline(
+        Readable.from(chunks(), { objectMode: false, highWaterMark: 2 * CHUNK_BYTES }),
+        createGzip({ level: 1, memLevel: 9, chunkSize: 1 << 20 }),
+        createWriteStream(tmp, { highWaterMark: 1 << 20 }),
+      );
       await rename(tmp, final);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }
-    files.push(final);
+  };
+
+  const inFlight: Promise<void>[] = [];
+  try {
+    for (const batch of gen.days()) {
+      if (batch === null) {
+        await new Promise<void>((done) => setImmediate(done)); // let zlib and fs callbacks run
+        continue;
+      }
+      const final = path.join(dir, `${isoSeconds(batch.dayStart)}-${isoSeconds(batch.dayStart + DAY)}.jsonl.gz`);
+      files.push(final);
+      const p = writeDay(batch, final);
+      p.catch(() => undefined); // handled below; avoids an unhandled rejection while others run
+      inFlight.push(p);
+      if (inFlight.length >= FILES_IN_FLIGHT) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+  } catch (err) {
+    await Promise.allSettled(inFlight);
+    throw err;
   }
-  return { files, records, badRecords, duplicates };
+  return { files, ...totals };
 }

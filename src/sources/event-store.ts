@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { join, basename } from 'node:path';
+import { join, basename, dirname } from 'node:path';
 import { mkdtemp, symlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { ChdbEngine } from '../engine/chdb-engine.ts';
@@ -12,6 +12,7 @@ import type { DiscoveredFile } from './discover.ts';
 import {
   exportFormatOf,
   jsonlInsertSql,
+  MANY_FILES_ID,
   parquetInsertSql,
   REJECT_REASONS,
   sqlString,
@@ -52,6 +53,11 @@ export interface Selection {
   /** Whether the selection was reused from an earlier run. */
   reused: boolean;
 }
+
+/** Files per many-file INSERT: bounds the length of the statement. */
+const BATCH_FILES = 256;
+/** Characters that the engine's file() reads as a glob; such paths are loaded one by one, through a link. */
+const GLOB_CHARS = /[*?{}[\],]/;
 
 /** How many past selections to keep: each is a copy of its events, so old ones are dropped. */
 const KEEP_SELECTIONS = 3;
@@ -103,79 +109,118 @@ export class EventStore {
       ) ENGINE = MergeTree ORDER BY (file_id, line)`);
   }
 
-  /** Loads the files not loaded yet; returns every file's record (loaded now or earlier). */
+  /**
+   * Loads the files not loaded yet; returns every file's record (loaded now or earlier), in order.
+   * JSON Lines files are read many at a time by one INSERT (per-file overhead dominates small hourly
+   * exports); when that INSERT fails, its files are loaded one by one, so the error names the file.
+   */
   async load(files: DiscoveredFile[]): Promise<LoadedFile[]> {
-    const out: LoadedFile[] = [];
-    for (const file of files) {
-      const id = fileId(file);
-      const known = this.manifest.files[id];
-      if (known) {
-        out.push(known);
-        continue;
+    const fresh = files.filter((f) => !this.manifest.files[fileId(f)]);
+    const batchable = fresh.filter((f) => exportFormatOf(basename(f.path)) === 'jsonl' && !GLOB_CHARS.test(f.path));
+    const single = fresh.filter((f) => !batchable.includes(f));
+    for (let i = 0; i < batchable.length; i += BATCH_FILES) {
+      const batch = batchable.slice(i, i + BATCH_FILES);
+      try {
+        await this.insertBatch(batch);
+        await this.record(batch);
+      } catch (error) {
+        this.logger.debug('batch load failed; loading its files one by one', { reason: firstLine(error) });
+        await this.deleteRows(batch.map(fileId));
+        for (const f of batch) await this.loadOne(f);
       }
-      out.push(await this.loadOne(id, file));
     }
-    return out;
+    for (const f of single) await this.loadOne(f);
+    if (fresh.length) await this.saveManifest();
+    return files.map((f) => this.manifest.files[fileId(f)]!);
   }
 
-  private async loadOne(id: string, file: DiscoveredFile): Promise<LoadedFile> {
+  /** One INSERT over `dir/{a.jsonl,b.jsonl.gz,...}` for files under one common folder. */
+  private async insertBatch(batch: DiscoveredFile[]): Promise<void> {
+    const ids = batch.map(fileId);
+    await this.clearLeftovers(ids);
+    const dir = commonDir(batch.map((f) => f.path));
+    const rel = batch.map((f) => f.path.slice(dir.length + 1));
+    const source = rel.length === 1 ? `${dir}/${rel[0]}` : `${dir}/{${rel.join(',')}}`;
+    await this.engine.exec(jsonlInsertSql(source, MANY_FILES_ID), { paths: batch.map((f) => f.path), ids });
+    const [unmapped] = await this.engine.objects<{ n: number }>("SELECT count() AS n FROM store.raw_events WHERE file_id = ''");
+    if (Number(unmapped?.n ?? 0) > 0) {
+      await this.engine.exec("DELETE FROM store.raw_events WHERE file_id = ''");
+      throw new Error('the engine read a path that is not in the batch');
+    }
+  }
+
+  private async loadOne(file: DiscoveredFile): Promise<void> {
+    const id = fileId(file);
     const format = exportFormatOf(basename(file.path));
     if (!format) throw new InputFileError(file.path, 'not a PostHog export file (.jsonl, .jsonl.gz or .parquet)');
-    const started = Date.now();
-    // Rows of an earlier attempt that crashed mid-file would be counted twice: remove them first.
-    const [leftover] = await this.engine.objects<{ n: number }>(
-      'SELECT count() AS n FROM store.raw_events WHERE file_id = {id:String}',
-      { id },
-    );
-    if (Number(leftover?.n ?? 0) > 0) {
-      await this.engine.exec('DELETE FROM store.raw_events WHERE file_id = {id:String}', { id });
-    }
+    await this.clearLeftovers([id]);
     await withPlainPath(file.path, async (path) => {
       try {
         const sql = format === 'jsonl' ? jsonlInsertSql(path) : parquetInsertSql(path, await this.parquetColumns(path));
         await this.engine.exec(sql, { file_id: id });
       } catch (error) {
-        await this.engine.exec('DELETE FROM store.raw_events WHERE file_id = {id:String}', { id }).catch(() => {});
+        await this.deleteRows([id]).catch(() => {});
+        // Files loaded before this one are recorded, so the next run does not read them again.
+        await this.saveManifest();
         throw new InputFileError(file.path, `cannot be read as ${format === 'jsonl' ? 'JSON Lines' : 'Parquet'}: ${firstLine(error)}`, {
           hint: 'replace or remove the file and run again; files loaded before it are kept',
           cause: error,
         });
       }
     });
-    const counts = await this.engine.objects<{ reject: string; n: number }>(
-      'SELECT reject, count() AS n FROM store.raw_events WHERE file_id = {id:String} GROUP BY reject',
-      { id },
+    await this.record([file]);
+  }
+
+  /** Rows of an earlier attempt that crashed mid-file would be counted twice: remove them first. */
+  private async clearLeftovers(ids: string[]): Promise<void> {
+    const [leftover] = await this.engine.objects<{ n: number }>(
+      'SELECT count() AS n FROM store.raw_events WHERE file_id IN {ids:Array(String)}',
+      { ids },
     );
-    const examples = await this.engine.objects<{ line: number; reason: RejectReason; text: string }>(
-      `SELECT line, reject AS reason, raw AS text FROM store.raw_events
-       WHERE file_id = {id:String} AND reject != '' ORDER BY line LIMIT 5`,
-      { id },
+    if (Number(leftover?.n ?? 0) > 0) await this.deleteRows(ids);
+  }
+
+  private async deleteRows(ids: string[]): Promise<void> {
+    await this.engine.exec('DELETE FROM store.raw_events WHERE file_id IN {ids:Array(String)}', { ids });
+  }
+
+  /** Counts each file's records by outcome and keeps its first rejected lines, in the manifest. */
+  private async record(files: DiscoveredFile[]): Promise<void> {
+    const ids = files.map(fileId);
+    const counts = await this.engine.objects<{ file_id: string; reject: string; n: number }>(
+      'SELECT file_id, reject, count() AS n FROM store.raw_events WHERE file_id IN {ids:Array(String)} GROUP BY file_id, reject',
+      { ids },
     );
-    const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
-    let records = 0;
-    let accepted = 0;
-    for (const { reject, n } of counts) {
-      const count = Number(n);
-      records += count;
-      if (reject === '') accepted += count;
-      else rejected[reject as RejectReason] = count;
+    const examples = await this.engine.objects<{ file_id: string; line: number; reason: RejectReason; text: string }>(
+      `SELECT file_id, line, reject AS reason, raw AS text FROM store.raw_events
+       WHERE file_id IN {ids:Array(String)} AND reject != '' ORDER BY file_id, line LIMIT 5 BY file_id`,
+      { ids },
+    );
+    const loadedAt = this.now().toISOString();
+    for (const file of files) {
+      const id = fileId(file);
+      const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+      let records = 0;
+      let accepted = 0;
+      for (const { reject, n } of counts.filter((c) => c.file_id === id)) {
+        records += Number(n);
+        if (reject === '') accepted += Number(n);
+        else rejected[reject as RejectReason] = Number(n);
+      }
+      this.manifest.files[id] = {
+        id,
+        path: file.path,
+        size: file.size,
+        mtimeMs: file.mtimeMs,
+        format: exportFormatOf(basename(file.path))!,
+        loadedAt,
+        records,
+        accepted,
+        rejected,
+        examples: examples.filter((e) => e.file_id === id).map((e) => ({ line: Number(e.line), reason: e.reason, text: e.text })),
+      };
+      this.logger.debug(`loaded ${file.path}`, { records, accepted });
     }
-    const loaded: LoadedFile = {
-      id,
-      path: file.path,
-      size: file.size,
-      mtimeMs: file.mtimeMs,
-      format,
-      loadedAt: this.now().toISOString(),
-      records,
-      accepted,
-      rejected,
-      examples: examples.map((e) => ({ line: Number(e.line), reason: e.reason, text: e.text })),
-    };
-    this.manifest.files[id] = loaded;
-    await this.saveManifest();
-    this.logger.debug(`loaded ${file.path}`, { records, accepted, ms: Date.now() - started });
-    return loaded;
   }
 
   private async parquetColumns(path: string): Promise<Map<string, string>> {
@@ -263,12 +308,19 @@ export function fileId(file: DiscoveredFile): string {
 }
 
 
+/** The longest folder that holds all the paths. */
+function commonDir(paths: string[]): string {
+  let dir = dirname(paths[0]!);
+  while (!paths.every((p) => p.startsWith(dir + '/')) && dir !== dirname(dir)) dir = dirname(dir);
+  return dir === '/' ? '' : dir;
+}
+
 /**
  * The engine's file() treats `*`, `?`, `{a,b}` and `[..]` in a path as a glob; a path with any of
  * them is read through a plain-named symbolic link instead.
  */
 async function withPlainPath<T>(path: string, fn: (path: string) => Promise<T>): Promise<T> {
-  if (!/[*?{}[\]]/.test(path)) return fn(path);
+  if (!GLOB_CHARS.test(path)) return fn(path);
   const dir = await mkdtemp(join(tmpdir(), 'connect-metrics-'));
   const ext = basename(path).match(/\.(jsonl(\.(gz|br|zst))?|parquet)$/i)?.[0] ?? '';
   const link = join(dir, `input${ext}`);

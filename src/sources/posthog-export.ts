@@ -77,6 +77,15 @@ function validTimeOfDay(text: string): string {
         OR (${groups}[1] = '24' AND ${groups}[2] = '00' AND toUInt8OrZero(${groups}[3]) = 0))`;
 }
 
+/** The file id of a one-file INSERT: bound as a parameter. */
+export const SINGLE_FILE_ID = '{file_id:String}';
+
+/**
+ * The file id of a many-file INSERT (`file('dir/{a.jsonl,b.jsonl.gz}')`): looked up from the path the
+ * engine read; '' when it cannot be mapped (the store checks for that after the INSERT).
+ */
+export const MANY_FILES_ID = "transform(_path, {paths:Array(String)}, {ids:Array(String)}, '')";
+
 /** The batch-export fields of a JSON line, extracted in one parse. Objects come back as JSON text. */
 const LINE_FIELDS =
   'Tuple(uuid String, event String, distinct_id String, person_id String, properties String, person_properties String, ' +
@@ -87,10 +96,10 @@ const LINE_FIELDS =
  * into a tuple of the batch-export fields; a nested object (properties) arrives as its JSON text,
  * and a field that holds JSON as a string arrives unwrapped, so both export styles load alike.
  */
-export function jsonlInsertSql(path: string): string {
+export function jsonlInsertSql(source: string, fileId: string = SINGLE_FILE_ID): string {
   return `${INSERT_HEAD}
 SELECT
-    {file_id:String} AS file_id,
+    file_id,
     line,
     ${REJECT_EXPR("isValidJSON(text) AND startsWith(trimLeft(text), '{')")} AS reject,
     ${UUID_EXPR('r.uuid', 'text')} AS uuid,
@@ -105,8 +114,8 @@ SELECT
     r.elements_chain AS elements_chain,
     if(reject = '', '', substring(text, 1, 300)) AS raw
 FROM (
-    SELECT text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r
-    FROM file(${sqlString(path)}, 'LineAsString', 'text String')
+    SELECT text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r, ${fileId} AS file_id
+    FROM file(${sqlString(source)}, 'LineAsString', 'text String')
     WHERE trimBoth(text) != ''))`;
 }
 
