@@ -96,6 +96,23 @@ describe('connect-metrics CLI', () => {
     expect(badParam.stderr).toMatch(/has no parameter nope/);
   });
 
+  it('a data folder in use by another process is a clear error, not a crash', async () => {
+    const busy = join(dir, 'busy-data');
+    const { spawn } = await import('node:child_process');
+    // Another process holds the engine's lock on the folder for a few seconds.
+    const holder = spawn(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import { Session } from 'chdb'; const s = new Session(${JSON.stringify(join(busy, 'clickhouse'))}); console.log('ready'); setTimeout(() => s.close(), 4000);`,
+    ], { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((ok) => holder.stdout!.once('data', () => ok()));
+    const run = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', join(dir, 'out-busy'), '--data-dir', busy]);
+    holder.kill();
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot open the embedded engine in .*busy-data/);
+    expect(run.stderr).toMatch(/another connect-metrics process may be using this data folder/);
+  });
+
   it('a corrupt input file fails the run (exit 1) naming the file', async () => {
     const bad = join(dir, 'corrupt');
     await writeExport(join(bad, 'ok.jsonl'), [{ event: 'connect.a', distinct_id: 'a', timestamp: '2026-11-16T10:00:00Z' }]);
