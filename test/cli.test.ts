@@ -23,7 +23,7 @@ describe('connect-metrics CLI', () => {
     [['report', '--week', '2026-47', '--events', 'x'], /--week 2026-47: expected an ISO week like 2026-W47, or last/],
     [['report', '--week', '2027-W53', '--events', 'x'], /2027 has weeks W01 to W52/],
     [['report', '--wek', '2026-W47', '--events', 'x'], /unknown option '--wek'[\s\S]*Did you mean --week\?/],
-    [['report', '--week', '2026-W47'], /required option '--events <path\.\.\.>' not specified/],
+    [['report', '--week', '2026-W47'], /--events is required with --source files/],
     [['report', '--week', '2026-W47', '--events', 'x', '--timezone', 'Mars/Olympus'], /--timezone Mars\/Olympus: not an IANA timezone/],
     [['query', 'no_such_query', '--from', '2026-11-16', '--to', '2026-11-23', '--events', 'x'], /unknown query no_such_query/],
     [['query', 'active_users_daily', '--from', '2026-11-16', '--to', '2026-11-23', '--events', 'x', '--format', 'xml'], /--format.*xml.*Allowed choices are table, csv, json/],

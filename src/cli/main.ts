@@ -15,6 +15,8 @@ export interface CliIo {
   stderr: (text: string) => void;
   clock: Clock;
   env: Record<string, string | undefined>;
+  /** HTTP for remote sources; default global fetch. */
+  fetch?: typeof fetch;
 }
 
 export interface GlobalOptions {
@@ -45,9 +47,10 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .command('report')
       .description('weekly report: CSV files, the Slack digest (slack.json without a token) and a text preview')
       .option('--week <week>', 'ISO week like 2026-W47, or last (the last complete week)', 'last')
-      .requiredOption('--events <path...>', 'PostHog batch-export files or folders (.jsonl, .jsonl.gz, .parquet)')
+      .option('--events <path...>', 'PostHog batch-export files or folders (.jsonl, .jsonl.gz, .parquet)')
+      .addOption(sourceOption())
       .option('--out <dir>', 'output folder (default: out/<week>)'),
-  ).action((opts: GlobalOptions & { week: string; events: string[]; out?: string }) =>
+  ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string }) =>
     run(async (logger) => (await import('./report.ts')).reportCommand(opts, io, logger), opts.verbose),
   );
 
@@ -64,10 +67,11 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .argument('<id>', 'query id (see: connect-metrics queries)')
       .requiredOption('--from <date>', 'first day, YYYY-MM-DD, in the timezone')
       .requiredOption('--to <date>', 'day after the last, YYYY-MM-DD, in the timezone')
-      .requiredOption('--events <path...>', 'PostHog batch-export files or folders')
+      .option('--events <path...>', 'PostHog batch-export files or folders')
+      .addOption(sourceOption())
       .option('--param <k=v>', 'set a query parameter (repeatable; lists are comma-separated)', collect, [])
       .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table')),
-  ).action((id: string, opts: GlobalOptions & { from: string; to: string; events: string[]; param: string[]; format: 'table' | 'csv' | 'json' }) =>
+  ).action((id: string, opts: GlobalOptions & { from: string; to: string; events?: string[]; source?: string; param: string[]; format: 'table' | 'csv' | 'json' }) =>
     run(async (logger) => (await import('./query.ts')).queryCommand(id, opts, io, logger), opts.verbose),
   );
 
@@ -81,6 +85,13 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
   ).action((opts: GlobalOptions & { out: string; installations: string; seed: string }) => run(async (logger) => (await import('./demo.ts')).demoCommand(opts, io, logger), opts.verbose));
 
   return program;
+}
+
+function sourceOption(): Option {
+  return new Option('--source <source>', 'where events come from (default: posthog when POSTHOG_* settings are present, else files)').choices([
+    'posthog',
+    'files',
+  ]);
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -2,9 +2,9 @@ import type { CliIo, GlobalOptions } from './main.ts';
 import type { Logger } from '../lib/logger.ts';
 import { UsageError } from '../lib/errors.ts';
 import { allQueries, findQuery } from '../queries/index.ts';
-import { loadSettings, withEngine } from './session.ts';
+import { loadSettings } from './session.ts';
 import { dayRange } from '../reports/period.ts';
-import { openFilesSource } from '../sources/files-source.ts';
+import { openSource } from '../sources/open-source.ts';
 import { standardParams } from '../jobs/weekly-report.ts';
 import { runQuery } from '../engine/run-query.ts';
 import type { QueryDefinition } from '../engine/query.ts';
@@ -38,7 +38,7 @@ export function parseParamFlags(query: QueryDefinition, flags: string[]): Record
 
 export async function queryCommand(
   id: string,
-  opts: GlobalOptions & { from: string; to: string; events: string[]; param: string[]; format: 'table' | 'csv' | 'json' },
+  opts: GlobalOptions & { from: string; to: string; events?: string[]; source?: string; param: string[]; format: 'table' | 'csv' | 'json' },
   io: CliIo,
   logger: Logger,
 ): Promise<void> {
@@ -49,9 +49,9 @@ export async function queryCommand(
   const { config, catalog } = await loadSettings(opts, io);
   const range = dayRange(opts.from, opts.to, config.timezone);
   const values = { ...standardParams({ catalog, eventPrefix: config.eventPrefix }, range, config.timezone), ...parseParamFlags(query, opts.param) };
-  await withEngine(config, async (engine) => {
-    await openFilesSource(engine, { dataDir: config.dataDir, paths: opts.events, logger });
-    const rows = (await runQuery(engine, query, values)) as Array<Record<string, unknown>>;
+  const source = await openSource({ config, source: opts.source, events: opts.events, logger, now: () => io.clock.now(), fetch: io.fetch });
+  try {
+    const rows = (await runQuery(source.engine, query, values)) as Array<Record<string, unknown>>;
     const columns = Object.keys(query.row.shape);
     if (opts.format === 'json') {
       io.stdout(JSON.stringify(rows, null, 2) + '\n');
@@ -66,5 +66,7 @@ export async function queryCommand(
       };
       io.stdout(alignTable(table).join('\n') + `\n(${rows.length} rows)\n`);
     }
-  });
+  } finally {
+    source.close();
+  }
 }

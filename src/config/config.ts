@@ -28,8 +28,27 @@ const FileSchema = z
     /** Local store folder, relative to the config file. */
     dataDir: z.string().min(1).optional(),
     slack: z.object({ channel: z.string().min(1).optional() }).strict().optional(),
+    /** PostHog project to query; the personal API key may also be here, but the environment is safer. */
+    posthog: z
+      .object({
+        host: z.string().optional(),
+        projectId: z.union([z.string(), z.number()]).optional(),
+        apiKey: z.string().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/**
+ * PostHog settings as given (unvalidated until used: a setting that is present but wrong is named
+ * in a one-line error before any request is made; see `posthogSettings`).
+ */
+export interface RawPostHogSettings {
+  host: { value: string | undefined; from: string };
+  projectId: { value: string | undefined; from: string };
+  apiKey: { value: string | undefined; from: string };
+}
 
 export interface AppConfig {
   timezone: string;
@@ -39,6 +58,7 @@ export interface AppConfig {
   /** Where each value came from, for `--verbose` and error messages. */
   configPath: string | undefined;
   slack: { token: string | undefined; channel: string | undefined };
+  posthog: RawPostHogSettings;
 }
 
 export interface ConfigInput {
@@ -101,7 +121,80 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
           : defaultDataDir(env),
     configPath: configPath ? resolve(configPath) : undefined,
     slack: { token: env.SLACK_BOT_TOKEN || undefined, channel: file.slack?.channel ?? env.SLACK_CHANNEL_ID ?? undefined },
+    posthog: {
+      host: pick(env.POSTHOG_HOST, 'POSTHOG_HOST', file.posthog?.host, 'posthog.host in the config file'),
+      projectId: pick(
+        env.POSTHOG_PROJECT_ID,
+        'POSTHOG_PROJECT_ID',
+        file.posthog?.projectId === undefined ? undefined : String(file.posthog.projectId),
+        'posthog.projectId in the config file',
+      ),
+      apiKey: pick(env.POSTHOG_API_KEY, 'POSTHOG_API_KEY', file.posthog?.apiKey, 'posthog.apiKey in the config file'),
+    },
   };
+}
+
+function pick(envValue: string | undefined, envName: string, fileValue: string | undefined, fileName: string) {
+  if (envValue !== undefined && envValue !== '') return { value: envValue, from: envName };
+  if (fileValue !== undefined && fileValue !== '') return { value: fileValue, from: fileName };
+  return { value: undefined, from: envName };
+}
+
+export interface PostHogSettings {
+  /** e.g. https://us.posthog.com, without a trailing slash */
+  host: string;
+  projectId: string;
+  apiKey: string;
+}
+
+export function hasAnyPostHogSetting(config: AppConfig): boolean {
+  const p = config.posthog;
+  return p.host.value !== undefined || p.projectId.value !== undefined || p.apiKey.value !== undefined;
+}
+
+/**
+ * The PostHog settings, validated. Each problem names the setting (the variable or config key it came
+ * from) and what a right value looks like. The key itself never appears in a message.
+ */
+export function posthogSettings(config: AppConfig): PostHogSettings {
+  const { host, projectId, apiKey } = config.posthog;
+  const missing = [host, projectId, apiKey].filter((s) => s.value === undefined).map((s) => s.from);
+  if (missing.length) {
+    throw new ConfigError(`PostHog source: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set`, {
+      hint: 'set POSTHOG_HOST (e.g. https://us.posthog.com), POSTHOG_PROJECT_ID and POSTHOG_API_KEY (a personal API key with query:read), or use --source files',
+    });
+  }
+  let url: URL;
+  try {
+    url = new URL(host.value!);
+  } catch {
+    throw new ConfigError(`${host.from}: not a URL`, { hint: 'e.g. https://us.posthog.com or https://eu.posthog.com' });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`${host.from}: expected an http(s) URL`, { hint: 'e.g. https://us.posthog.com' });
+  }
+  if (/\.i\.posthog\.com$/.test(url.hostname)) {
+    throw new ConfigError(`${host.from}: ${url.hostname} only ingests events; queries go to the app host`, {
+      hint: `use https://${url.hostname.replace('.i.posthog.com', '.posthog.com')}`,
+    });
+  }
+  if (!/^\d+$/.test(projectId.value!)) {
+    throw new ConfigError(`${projectId.from}: expected the numeric project id`, {
+      hint: 'it is in the project URL: https://us.posthog.com/project/<id>',
+    });
+  }
+  const key = apiKey.value!;
+  if (key.startsWith('phc_')) {
+    throw new ConfigError(`${apiKey.from}: that is a project API key (phc_...), which can only send events`, {
+      hint: 'create a personal API key (phx_...) with the query:read scope in PostHog: Settings > Personal API keys',
+    });
+  }
+  if (!/^phx_[A-Za-z0-9_-]{6,}$/.test(key)) {
+    throw new ConfigError(`${apiKey.from}: does not look like a personal API key (phx_ followed by letters and digits)`, {
+      hint: 'create a personal API key with the query:read scope in PostHog: Settings > Personal API keys',
+    });
+  }
+  return { host: url.origin + url.pathname.replace(/\/+$/, ''), projectId: projectId.value!, apiKey: key };
 }
 
 /** The process environment: read here and nowhere else, then passed down. */

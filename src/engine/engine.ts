@@ -1,4 +1,5 @@
 import type { ParamSpecs } from './params.ts';
+import type { SplitSpec } from './query.ts';
 
 /** The raw answer of an engine: column names and rows of values, in column order. */
 export interface EngineResult {
@@ -19,5 +20,6 @@ export interface Engine {
     sql: string;
     values: Record<string, unknown>;
     specs: ParamSpecs;
+    split?: SplitSpec | undefined;
   }): Promise<EngineResult>;
 }

@@ -12,6 +12,18 @@ export interface QueryDefinition<P extends ParamSpecs = ParamSpecs, R extends z.
   /** One row of the result; numbers are coerced, since engines differ in how they quote 64-bit integers. */
   readonly row: R;
   readonly sql: string;
+  /**
+   * How the query may be split when a remote engine finds it too heavy (src/engine/split.ts):
+   * `grain` is the time bucket its groups use (parts over whole days or weeks of the timezone never
+   * share a group); `keys` are the group columns, every other column is a count that adds up across
+   * parts over disjoint installations (the `{user_buckets}`/`{user_bucket}` filter).
+   */
+  readonly split?: SplitSpec;
+}
+
+export interface SplitSpec {
+  readonly grain: 'day' | 'week';
+  readonly keys: readonly string[];
 }
 
 export type RowOf<Q> = Q extends QueryDefinition<ParamSpecs, infer R> ? z.infer<R> : never;

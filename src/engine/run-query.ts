@@ -30,7 +30,7 @@ export async function runQuery<P extends ParamSpecs, R extends z.ZodObject>(
   values: Record<string, unknown>,
 ): Promise<Array<z.infer<R>>> {
   const params = validateParams(query, values);
-  const result = await engine.execute({ queryId: query.id, sql: query.sql, values: params, specs: query.params });
+  const result = await engine.execute({ queryId: query.id, sql: query.sql, values: params, specs: query.params, split: query.split });
   const rowSchema = query.row;
   const expected = Object.keys(rowSchema.shape);
   const missing = expected.filter((c) => !result.columns.includes(c));

@@ -28,6 +28,9 @@ export function standardParams(ctx: Pick<ReportContext, 'catalog' | 'eventPrefix
     prefix: ctx.eventPrefix,
     ...catalogArrays(ctx.catalog),
     protocol_events: protocolEvents(ctx.catalog),
+    // All installations in one part; an engine that must split a query raises these (src/engine/split.ts).
+    user_buckets: 1,
+    user_bucket: 0,
   };
 }
 

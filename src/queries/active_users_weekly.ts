@@ -10,7 +10,10 @@ export default defineQuery({
     to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
     timezone: param.timezone('timezone whose weeks are counted'),
     prefix: param.string("event name prefix that makes an event count, e.g. 'connect.'"),
+    user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
+    user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
+  split: { grain: 'week', keys: ['week'] },
   row: z.object({ week: z.string(), active_users: count(), events: count() }),
   sql: `
 SELECT
@@ -21,6 +24,7 @@ FROM events
 WHERE startsWith(event, {prefix})
     AND timestamp >= toDateTime64({from}, 6, 'UTC')
     AND timestamp < toDateTime64({to}, 6, 'UTC')
+    AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
 GROUP BY week
 ORDER BY week`,
 });

@@ -12,7 +12,10 @@ export default defineQuery({
     prefix: param.string("event name prefix that makes an event count, e.g. 'connect.'"),
     catalog_events: param.stringArray('event names of the catalog (implemented names and aliases)'),
     catalog_features: param.stringArray('the feature id of each name in catalog_events, position by position'),
+    user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
+    user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
+  split: { grain: 'week', keys: ['week', 'feature'] },
   row: z.object({ week: z.string(), feature: z.string(), events: count(), users: count() }),
   sql: `
 SELECT
@@ -24,6 +27,7 @@ FROM events
 WHERE startsWith(event, {prefix})
     AND timestamp >= toDateTime64({from}, 6, 'UTC')
     AND timestamp < toDateTime64({to}, 6, 'UTC')
+    AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
 GROUP BY week, feature
 ORDER BY week, feature`,
 });

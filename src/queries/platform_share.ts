@@ -10,7 +10,10 @@ export default defineQuery({
     to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
     timezone: param.timezone('timezone whose weeks are counted'),
     prefix: param.string("event name prefix that makes an installation active, e.g. 'connect.'"),
+    user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
+    user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
+  split: { grain: 'week', keys: ['week', 'os'] },
   row: z.object({ week: z.string(), os: z.string(), users: count() }),
   // Only login events carry the OS, so an installation's OS is looked up in all of its history
   // before the week's end, not only in the week. Per installation and week, the latest OS seen in
@@ -52,6 +55,7 @@ FROM (
                         JSONExtractString(person.properties, 'os')) AS event_os
             FROM events
             WHERE timestamp < toDateTime64({to}, 6, 'UTC')
+                AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
                 AND distinct_id IN (
                     SELECT distinct_id FROM events
                     WHERE startsWith(event, {prefix})

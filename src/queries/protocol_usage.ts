@@ -10,7 +10,10 @@ export default defineQuery({
     to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
     timezone: param.timezone('timezone whose weeks are counted'),
     protocol_events: param.stringArray("the protocol_use feature's event names, aliases included"),
+    user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
+    user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
+  split: { grain: 'week', keys: ['week', 'protocol'] },
   row: z.object({ week: z.string(), protocol: z.string(), events: count(), users: count() }),
   // The implemented property is connect.protocol, the draft RFD's is protocol (used when the first
   // is missing or empty); the draft's proxy_db is the implementation's db.
@@ -31,6 +34,7 @@ FROM (
     WHERE event IN {protocol_events}
         AND timestamp >= toDateTime64({from}, 6, 'UTC')
         AND timestamp < toDateTime64({to}, 6, 'UTC')
+        AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
 )
 GROUP BY week, protocol
 ORDER BY week, protocol`,

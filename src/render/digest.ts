@@ -74,10 +74,12 @@ export function weeklyDigest(report: WeeklyReport): Digest {
     .join(', ');
   const context = [
     `Timezone ${report.timezone} · weeks run Monday 00:00 to Monday 00:00 · source: ${report.source}`,
-    `Data quality: ${formatInt(dq.events)} events from ${formatInt(dq.files.length)} files; ` +
-      `${formatInt(rejected)} records rejected${rejected ? ` (${rejectedDetail})` : ''}; ` +
-      `${formatInt(dq.duplicates)} duplicates removed` +
-      (dq.ignoredFiles.length ? `; ${dq.ignoredFiles.length} non-event files skipped` : ''),
+    dq.files.length
+      ? `Data quality: ${formatInt(dq.events)} events from ${formatInt(dq.files.length)} files; ` +
+        `${formatInt(rejected)} records rejected${rejected ? ` (${rejectedDetail})` : ''}; ` +
+        `${formatInt(dq.duplicates)} duplicates removed` +
+        (dq.ignoredFiles.length ? `; ${dq.ignoredFiles.length} non-event files skipped` : '')
+      : `Data: ${dq.origin} (PostHog deduplicates and validates events at ingestion)`,
     'Counts installations that opted in to usage data; an installation is one app install per OS user, not a person.',
   ];
   return {

@@ -3,6 +3,8 @@ import { REJECT_REASONS, type RejectReason } from '../sources/posthog-export.ts'
 
 /** What the report says about its own inputs: nothing unusable is dropped without being counted here. */
 export interface DataQuality {
+  /** Where the events came from, in words: "export files" or "PostHog project 123 at us.posthog.com". */
+  origin: string;
   files: Array<{
     path: string;
     format: string;
@@ -29,6 +31,7 @@ export function dataQualityFromFiles(files: LoadedFile[], ignoredFiles: string[]
     for (const r of REJECT_REASONS) rejected[r] += f.rejected[r];
   }
   return {
+    origin: 'export files',
     files: files.map((f) => ({ path: f.path, format: f.format, records: f.records, accepted: f.accepted, rejected: f.rejected, examples: f.examples })),
     ignoredFiles,
     records,
@@ -40,4 +43,17 @@ export function dataQualityFromFiles(files: LoadedFile[], ignoredFiles: string[]
 
 export function totalRejected(dq: DataQuality): number {
   return REJECT_REASONS.reduce((s, r) => s + dq.rejected[r], 0);
+}
+
+/** For a source that does its own loading and deduplication (PostHog): nothing to count here. */
+export function emptyDataQuality(origin: string): DataQuality {
+  return {
+    origin,
+    files: [],
+    ignoredFiles: [],
+    records: 0,
+    rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>,
+    duplicates: 0,
+    events: 0,
+  };
 }

@@ -1,0 +1,62 @@
+/**
+ * PostHog as an Engine: the query files' SQL, unchanged, over PostHog's Query API.
+ *
+ * Timestamps: HogQL converts `timestamp` to the project's timezone by default. The queries name
+ * their timezone explicitly (`toTimeZone(timestamp, {timezone})`) and compare against UTC instants
+ * (`toDateTime64({from}, 6, 'UTC')`), and the engine turns the conversion off
+ * (`convertToProjectTimezone: false`), so the report's timezone governs, whatever the project's is.
+ */
+import type { Engine, EngineResult } from './engine.ts';
+import type { ParamSpecs } from './params.ts';
+import type { SplitSpec } from './query.ts';
+import { PostHogQueryClient, type PostHogClientOptions } from './posthog-client.ts';
+import { PostHogTooHeavyError } from './posthog-errors.ts';
+import { combineParts, halveUsers, timeParts } from './split.ts';
+import type { Logger } from '../lib/logger.ts';
+
+export class PostHogEngine implements Engine {
+  readonly name = 'posthog';
+  readonly client: PostHogQueryClient;
+  /** Identifies the data behind the answers (for cache keys): host and project, never the key. */
+  readonly sourceId: string;
+  private readonly logger: Logger;
+
+  constructor(options: PostHogClientOptions) {
+    this.client = new PostHogQueryClient({ ...options, modifiers: { convertToProjectTimezone: false, ...options.modifiers } });
+    this.sourceId = `posthog:${options.host.replace(/\/+$/, '')}/project/${options.projectId}`;
+    this.logger = options.logger;
+  }
+
+  async execute(request: {
+    queryId: string;
+    sql: string;
+    values: Record<string, unknown>;
+    specs: ParamSpecs;
+    split?: SplitSpec | undefined;
+  }): Promise<EngineResult> {
+    return this.run(request.queryId, request.sql, request.values, request.split);
+  }
+
+  private async run(name: string, sql: string, values: Record<string, unknown>, split: SplitSpec | undefined): Promise<EngineResult> {
+    try {
+      const r = await this.client.query({ name, sql, values });
+      return { columns: r.columns, rows: r.results };
+    } catch (error) {
+      if (!(error instanceof PostHogTooHeavyError) || !split) throw error;
+      const byTime = timeParts(values, split);
+      const parts = byTime.length > 1 ? byTime : halveUsers(values);
+      if (!parts) {
+        throw new PostHogTooHeavyError(name, `still too heavy after splitting into ${String(values.user_buckets)} parts of one ${split.grain}`, {
+          ...(error.status !== undefined ? { status: error.status } : {}),
+          hint: 'PostHog cannot run this query within its limits; try again when it is less busy, or use --source files with a batch export',
+          cause: error,
+        });
+      }
+      this.logger.warn(
+        `PostHog query ${name} was too heavy (${error.status}); running it in ${parts.length} parts by ${byTime.length > 1 ? split.grain : 'installation'}`,
+      );
+      const results = await Promise.all(parts.map((p) => this.run(name, sql, p, split)));
+      return combineParts(results, split.keys);
+    }
+  }
+}
