@@ -17,13 +17,16 @@ import { toInstant } from '../reports/period.ts';
 
 export const MAX_USER_BUCKETS = 64;
 
-const INSTANT_FORMAT = 'yyyy-MM-dd HH:mm:ss.SSSSSS';
+/** `2026-11-16 08:00:00.000000` (the instant parameter format) as a UTC DateTime. */
+function parseInstant(value: unknown): DateTime {
+  return DateTime.fromISO(String(value).replace(' ', 'T').slice(0, 23), { zone: 'UTC' });
+}
 
 /** The range's grain boundaries in the timezone; one part per day or week ([from, to) each). */
 export function timeParts(values: Record<string, unknown>, split: SplitSpec): Array<Record<string, unknown>> {
   const zone = String(values.timezone ?? 'UTC');
-  const from = DateTime.fromFormat(String(values.from), INSTANT_FORMAT, { zone: 'UTC' });
-  const to = DateTime.fromFormat(String(values.to), INSTANT_FORMAT, { zone: 'UTC' });
+  const from = parseInstant(values.from);
+  const to = parseInstant(values.to);
   if (!from.isValid || !to.isValid) return [values];
   const unit = split.grain === 'week' ? 'week' : 'day';
   const parts: Array<Record<string, unknown>> = [];
