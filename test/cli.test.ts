@@ -28,6 +28,11 @@ describe('connect-metrics CLI', () => {
     [['query', 'no_such_query', '--from', '2026-11-16', '--to', '2026-11-23', '--events', 'x'], /unknown query no_such_query/],
     [['query', 'active_users_daily', '--from', '2026-11-16', '--to', '2026-11-23', '--events', 'x', '--format', 'xml'], /--format.*xml.*Allowed choices are table, csv, json/],
     [['frobnicate'], /unknown command 'frobnicate'/],
+    [['seed', '--host', 'https://us.i.posthog.com', '--project-key', 'phc_abc123'], /refusing to send synthetic events to a real PostHog project/],
+    [['seed', '--host', 'http://127.0.0.1:9', '--project-key', 'phx_personal123'], /that is a personal API key/],
+    [['seed', '--host', 'http://127.0.0.1:9', '--project-key', 'phc_abc', '--days', '0'], /--days 0: expected a whole number/],
+    [['report', '--source', 'posthog', '--week', '2026-W47'], /POSTHOG_HOST, POSTHOG_PROJECT_ID, POSTHOG_API_KEY are not set/],
+    [['report', '--source', 'carrier-pigeon'], /option '--source <source>' argument 'carrier-pigeon' is invalid/],
   ])('exits 2 with a one-line error for %j', async (args, message) => {
     const run = await runCli([...args, ...data()]);
     expect(run.code).toBe(2);

@@ -84,6 +84,20 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .option('--seed <n>', 'random seed', '42'),
   ).action((opts: GlobalOptions & { out: string; installations: string; seed: string }) => run(async (logger) => (await import('./demo.ts')).demoCommand(opts, io, logger), opts.verbose));
 
+  common(
+    program
+      .command('seed')
+      .description('send the synthetic Connect event stream to a PostHog project (staging) through posthog-node')
+      .requiredOption('--host <url>', 'PostHog ingestion host, e.g. https://us.i.posthog.com')
+      .requiredOption('--project-key <key>', 'the project API key (phc_...)')
+      .option('--days <n>', 'days of history, ending now', '14')
+      .option('--installations <n>', 'size of the synthetic installed base', '500')
+      .option('--seed <n>', 'random seed', '42')
+      .option('--yes-this-is-staging', 'confirm that a non-loopback host is a project for trying things'),
+  ).action((opts: import('./seed.ts').SeedOptions & { verbose?: boolean }) =>
+      run(async (logger) => (await import('./seed.ts')).seedCommand(opts, io, logger), opts.verbose),
+    );
+
   return program;
 }
 
