@@ -38,13 +38,15 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
   const prev = previousWeek(week);
   const params = standardParams(ctx, { from: toInstant(prev.start), to: toInstant(week.end) }, week.timezone);
   const started = Date.now();
-  const results: WeeklyResults = {
-    daily: await runQuery(ctx.engine, queries.active_users_daily, params),
-    weekly: await runQuery(ctx.engine, queries.active_users_weekly, params),
-    features: await runQuery(ctx.engine, queries.feature_usage, params),
-    protocols: await runQuery(ctx.engine, queries.protocol_usage, params),
-    platforms: await runQuery(ctx.engine, queries.platform_share, params),
-  };
+  // All at once: a remote engine limits how many run in parallel (PostHog: 2 in flight).
+  const [daily, weekly, features, protocols, platforms] = await Promise.all([
+    runQuery(ctx.engine, queries.active_users_daily, params),
+    runQuery(ctx.engine, queries.active_users_weekly, params),
+    runQuery(ctx.engine, queries.feature_usage, params),
+    runQuery(ctx.engine, queries.protocol_usage, params),
+    runQuery(ctx.engine, queries.platform_share, params),
+  ]);
+  const results: WeeklyResults = { daily, weekly, features, protocols, platforms };
   ctx.logger.debug('report queries done', { engine: ctx.engine.name, ms: Date.now() - started });
   return results;
 }
