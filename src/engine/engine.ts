@@ -21,5 +21,7 @@ export interface Engine {
     values: Record<string, unknown>;
     specs: ParamSpecs;
     split?: SplitSpec | undefined;
+    /** Cancels the query (a remote engine stops retrying and polling). */
+    signal?: AbortSignal | undefined;
   }): Promise<EngineResult>;
 }

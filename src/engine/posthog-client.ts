@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../lib/logger.ts';
+import { sleep as abortableSleep } from '../lib/abort.ts';
 import {
   PostHogAuthError,
   PostHogError,
@@ -31,8 +32,8 @@ export interface PostHogClientOptions {
   logger: Logger;
   /** Injected for tests; default global fetch. */
   fetch?: typeof fetch;
-  /** Injected for tests; default setTimeout. */
-  sleep?: (ms: number) => Promise<void>;
+  /** Injected for tests; default an abortable setTimeout. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Injected for tests; default Math.random (jitter only). */
   random?: () => number;
   /** Queries in flight at once, polling included. Default 2. */
@@ -74,14 +75,14 @@ export const PAGE_ROWS = 50_000;
 
 export class PostHogQueryClient {
   private readonly fetch: typeof fetch;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
   private readonly slots: Semaphore;
   private readonly o: Required<Omit<PostHogClientOptions, 'fetch' | 'sleep' | 'random' | 'onRequest' | 'logger' | 'modifiers'>>;
 
   constructor(private readonly options: PostHogClientOptions) {
     this.fetch = options.fetch ?? globalThis.fetch;
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.sleep = options.sleep ?? abortableSleep;
     this.random = options.random ?? Math.random;
     this.o = {
       host: options.host.replace(/\/+$/, ''),
@@ -97,21 +98,24 @@ export class PostHogQueryClient {
     this.slots = new Semaphore(this.o.maxInFlight);
   }
 
-  /** Runs a HogQL query with its values; returns every row. */
-  async query(request: { name: string; sql: string; values: Record<string, unknown> }): Promise<HogQLResult> {
-    return this.slots.run(async () => {
-      const first = await this.runOne(request.name, request.sql, request.values);
+  /** Runs a HogQL query with its values; returns every row. `signal` cancels it (retries and polls included). */
+  async query(request: { name: string; sql: string; values: Record<string, unknown>; signal?: AbortSignal | undefined }): Promise<HogQLResult> {
+    const signal = request.signal;
+    return this.slots.run(signal, async () => {
+      const first = await this.runOne(request.name, request.sql, request.values, signal);
       if (!first.hasMore) return toResult(first);
       // PostHog cut the result at its default page: fetch it all in pages of the maximum size. The
       // query text is wrapped, not changed.
       const rows: unknown[][] = [];
       let page = first;
-      let offset = 0;
-      do {
-        page = await this.runOne(request.name, `SELECT * FROM (\n${request.sql}\n) LIMIT ${PAGE_ROWS} OFFSET ${offset}`, request.values);
-        rows.push(...(page.results ?? []));
-        offset += PAGE_ROWS;
-      } while (page.hasMore);
+      for (;;) {
+        // PostHog may cap the page below PAGE_ROWS: continue from what actually came back.
+        page = await this.runOne(request.name, `SELECT * FROM (\n${request.sql}\n) LIMIT ${PAGE_ROWS} OFFSET ${rows.length}`, request.values, signal);
+        const got = page.results ?? [];
+        rows.push(...got);
+        if (!page.hasMore) break;
+        if (got.length === 0) throw new PostHogError(request.name, `PostHog said more rows follow row ${rows.length} but sent none`);
+      }
       this.options.logger.debug(`PostHog query ${request.name}: ${rows.length} rows in pages`);
       return { columns: page.columns ?? first.columns ?? [], types: page.types ?? first.types ?? [], results: rows };
     });
@@ -122,19 +126,19 @@ export class PostHogQueryClient {
   }
 
   /** One query: POST, retries, and polling when PostHog answers 202. */
-  private async runOne(name: string, sql: string, values: Record<string, unknown>): Promise<QueryResponse> {
+  private async runOne(name: string, sql: string, values: Record<string, unknown>, signal: AbortSignal | undefined): Promise<QueryResponse> {
     const body = JSON.stringify({
       query: { kind: 'HogQLQuery', query: sql, values, ...(this.options.modifiers ? { modifiers: this.options.modifiers } : {}) },
       refresh: 'blocking',
       name,
       client_query_id: randomUUID(),
     });
-    const response = await this.request(name, 'POST', this.base, body);
-    if (response.status === 202) return this.poll(name, response.json);
+    const response = await this.request(name, 'POST', this.base, body, signal);
+    if (response.status === 202) return this.poll(name, response.json, signal);
     return response.json;
   }
 
-  private async poll(name: string, accepted: QueryResponse): Promise<QueryResponse> {
+  private async poll(name: string, accepted: QueryResponse, signal: AbortSignal | undefined): Promise<QueryResponse> {
     const id = accepted.query_status?.id;
     if (!id) throw new PostHogError(name, 'PostHog answered 202 without a query id to poll');
     const deadline = Date.now() + this.o.pollDeadlineMs;
@@ -146,9 +150,15 @@ export class PostHogQueryClient {
           hint: 'PostHog is busy or the query is slow; try again later or a shorter period',
         });
       }
-      await this.sleep(wait);
+      try {
+        await this.sleep(wait, signal);
+      } catch (error) {
+        // Cancelled by the caller: tell PostHog to stop the query too.
+        await this.request(name, 'DELETE', `${this.base}${encodeURIComponent(id)}/`).catch(() => undefined);
+        throw error;
+      }
       wait = Math.min(wait * 2, 5_000);
-      const response = await this.request(name, 'GET', `${this.base}${encodeURIComponent(id)}/`);
+      const response = await this.request(name, 'GET', `${this.base}${encodeURIComponent(id)}/`, undefined, signal);
       const status = response.json.query_status;
       if (response.status === 202 || status?.complete === false) continue;
       if (status?.error) {
@@ -161,9 +171,16 @@ export class PostHogQueryClient {
   }
 
   /** One HTTP exchange with retries for what can succeed. Returns 200/202 answers; throws for the rest. */
-  private async request(name: string, method: string, url: string, body?: string): Promise<{ status: number; json: QueryResponse }> {
+  private async request(
+    name: string,
+    method: string,
+    url: string,
+    body?: string,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; json: QueryResponse }> {
     let lastProblem = '';
     for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
       this.options.onRequest?.({ method, path: new URL(url).pathname, name });
       let res: Response;
       try {
@@ -174,12 +191,13 @@ export class PostHogQueryClient {
             ...(body ? { 'Content-Type': 'application/json' } : {}),
           },
           ...(body ? { body } : {}),
-          signal: AbortSignal.timeout(this.o.requestTimeoutMs),
+          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.o.requestTimeoutMs)]) : AbortSignal.timeout(this.o.requestTimeoutMs),
         });
       } catch (error) {
+        signal?.throwIfAborted();
         lastProblem = networkProblem(error, this.o.requestTimeoutMs);
         if (attempt >= this.o.maxAttempts) break;
-        await this.backoff(name, attempt, lastProblem);
+        await this.backoff(name, attempt, lastProblem, signal);
         continue;
       }
       if (res.status === 200 || res.status === 202) return { status: res.status, json: (await readJson(res)) as QueryResponse };
@@ -225,9 +243,9 @@ export class PostHogQueryClient {
         if (retryAfter !== undefined) {
           const wait = Math.min(retryAfter * 1000, this.o.maxDelayMs);
           this.options.logger.warn(`PostHog throttled ${name}; retrying in ${Math.ceil(wait / 1000)} s as it asked`, { attempt });
-          await this.sleep(wait);
+          await this.sleep(wait, signal);
         } else {
-          await this.backoff(name, attempt, lastProblem);
+          await this.backoff(name, attempt, lastProblem, signal);
         }
         continue;
       }
@@ -239,11 +257,11 @@ export class PostHogQueryClient {
   }
 
   /** Exponential backoff with full jitter: a random wait in [0, base * 2^(attempt-1)], capped. */
-  private async backoff(name: string, attempt: number, problem: string): Promise<void> {
+  private async backoff(name: string, attempt: number, problem: string, signal: AbortSignal | undefined): Promise<void> {
     const cap = Math.min(this.o.backoffBaseMs * 2 ** (attempt - 1), this.o.maxDelayMs);
     const wait = Math.round(cap / 2 + (this.random() * cap) / 2);
     this.options.logger.warn(`PostHog query ${name}: ${problem}; retrying in ${(wait / 1000).toFixed(1)} s`, { attempt });
-    await this.sleep(wait);
+    await this.sleep(wait, signal);
   }
 }
 
@@ -279,10 +297,11 @@ class Semaphore {
   private active = 0;
   private readonly queue: Array<() => void> = [];
   constructor(private readonly n: number) {}
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  async run<T>(signal: AbortSignal | undefined, task: () => Promise<T>): Promise<T> {
     if (this.active < this.n) this.active++;
     else await new Promise<void>((resolve) => this.queue.push(resolve)); // the finishing task hands its slot over
     try {
+      signal?.throwIfAborted();
       return await task();
     } finally {
       const next = this.queue.shift();

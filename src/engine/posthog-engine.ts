@@ -13,6 +13,7 @@ import { PostHogQueryClient, type PostHogClientOptions } from './posthog-client.
 import { PostHogTooHeavyError } from './posthog-errors.ts';
 import { combineParts, halveUsers, timeParts } from './split.ts';
 import type { Logger } from '../lib/logger.ts';
+import { allOrAbort } from '../lib/abort.ts';
 
 export class PostHogEngine implements Engine {
   readonly name = 'posthog';
@@ -33,13 +34,20 @@ export class PostHogEngine implements Engine {
     values: Record<string, unknown>;
     specs: ParamSpecs;
     split?: SplitSpec | undefined;
+    signal?: AbortSignal | undefined;
   }): Promise<EngineResult> {
-    return this.run(request.queryId, request.sql, request.values, request.split);
+    return this.run(request.queryId, request.sql, request.values, request.split, request.signal);
   }
 
-  private async run(name: string, sql: string, values: Record<string, unknown>, split: SplitSpec | undefined): Promise<EngineResult> {
+  private async run(
+    name: string,
+    sql: string,
+    values: Record<string, unknown>,
+    split: SplitSpec | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<EngineResult> {
     try {
-      const r = await this.client.query({ name, sql, values });
+      const r = await this.client.query({ name, sql, values, signal });
       return { columns: r.columns, rows: r.results };
     } catch (error) {
       if (!(error instanceof PostHogTooHeavyError) || !split) throw error;
@@ -55,7 +63,10 @@ export class PostHogEngine implements Engine {
       this.logger.warn(
         `PostHog query ${name} was too heavy (${error.status}); running it in ${parts.length} parts by ${byTime.length > 1 ? split.grain : 'installation'}`,
       );
-      const results = await Promise.all(parts.map((p) => this.run(name, sql, p, split)));
+      const results = await allOrAbort(
+        parts.map((p) => (partSignal: AbortSignal) => this.run(name, sql, p, split, partSignal)),
+        signal,
+      );
       return combineParts(results, split.keys);
     }
   }

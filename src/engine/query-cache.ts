@@ -31,6 +31,7 @@ export class CachingEngine implements Engine {
     values: Record<string, unknown>;
     specs: ParamSpecs;
     split?: SplitSpec | undefined;
+    signal?: AbortSignal | undefined;
   }): Promise<EngineResult> {
     if (!this.isClosed(request.values)) return this.inner.execute(request);
     const key = createHash('sha256')

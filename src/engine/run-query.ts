@@ -28,9 +28,10 @@ export async function runQuery<P extends ParamSpecs, R extends z.ZodObject>(
   engine: Engine,
   query: QueryDefinition<P, R>,
   values: Record<string, unknown>,
+  options: { signal?: AbortSignal | undefined } = {},
 ): Promise<Array<z.infer<R>>> {
   const params = validateParams(query, values);
-  const result = await engine.execute({ queryId: query.id, sql: query.sql, values: params, specs: query.params, split: query.split });
+  const result = await engine.execute({ queryId: query.id, sql: query.sql, values: params, specs: query.params, split: query.split, signal: options.signal });
   const rowSchema = query.row;
   const expected = Object.keys(rowSchema.shape);
   const missing = expected.filter((c) => !result.columns.includes(c));

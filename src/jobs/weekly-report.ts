@@ -11,6 +11,7 @@ import { previousWeek, toInstant, type Week } from '../reports/period.ts';
 import { buildWeeklyReport, type WeeklyReport, type WeeklyResults } from '../reports/weekly-report.ts';
 import type { DataQuality } from '../reports/data-quality.ts';
 import type { Logger } from '../lib/logger.ts';
+import { allOrAbort } from '../lib/abort.ts';
 
 export interface ReportContext {
   engine: Engine;
@@ -38,14 +39,16 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
   const prev = previousWeek(week);
   const params = standardParams(ctx, { from: toInstant(prev.start), to: toInstant(week.end) }, week.timezone);
   const started = Date.now();
-  // All at once: a remote engine limits how many run in parallel (PostHog: 2 in flight).
-  const [daily, weekly, features, protocols, platforms] = await Promise.all([
-    runQuery(ctx.engine, queries.active_users_daily, params),
-    runQuery(ctx.engine, queries.active_users_weekly, params),
-    runQuery(ctx.engine, queries.feature_usage, params),
-    runQuery(ctx.engine, queries.protocol_usage, params),
-    runQuery(ctx.engine, queries.platform_share, params),
-  ]);
+  // All at once (a remote engine limits how many run in parallel: PostHog 2 in flight); when one
+  // fails for good, the others are cancelled rather than left retrying.
+  const run = <Q extends Parameters<typeof runQuery>[1]>(q: Q) => (signal: AbortSignal) => runQuery(ctx.engine, q, params, { signal });
+  const [daily, weekly, features, protocols, platforms] = (await allOrAbort<unknown>([
+    run(queries.active_users_daily),
+    run(queries.active_users_weekly),
+    run(queries.feature_usage),
+    run(queries.protocol_usage),
+    run(queries.platform_share),
+  ])) as [WeeklyResults['daily'], WeeklyResults['weekly'], WeeklyResults['features'], WeeklyResults['protocols'], WeeklyResults['platforms']];
   const results: WeeklyResults = { daily, weekly, features, protocols, platforms };
   ctx.logger.debug('report queries done', { engine: ctx.engine.name, ms: Date.now() - started });
   return results;
