@@ -8,6 +8,8 @@ import type { ParamSpecs, ParamValues } from './params.ts';
 export interface QueryDefinition<P extends ParamSpecs = ParamSpecs, R extends z.ZodObject = z.ZodObject> {
   readonly id: string;
   readonly description: string;
+  /** The table it reads: PostHog's `events` (default), or `cdn_requests` (CloudFront log lines, src/sources/cloudfront). */
+  readonly reads?: 'events' | 'cdn_requests';
   readonly params: P;
   /** One row of the result; numbers are coerced, since engines differ in how they quote 64-bit integers. */
   readonly row: R;

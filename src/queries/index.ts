@@ -5,6 +5,7 @@
 import type { QueryDefinition } from '../engine/query.ts';
 import active_users_daily from './active_users_daily.ts';
 import active_users_weekly from './active_users_weekly.ts';
+import downloads_daily from './downloads_daily.ts';
 import feature_usage from './feature_usage.ts';
 import platform_share from './platform_share.ts';
 import protocol_usage from './protocol_usage.ts';
@@ -12,6 +13,7 @@ import protocol_usage from './protocol_usage.ts';
 export const queries = {
   active_users_daily,
   active_users_weekly,
+  downloads_daily,
   feature_usage,
   platform_share,
   protocol_usage,
