@@ -49,8 +49,9 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .option('--week <week>', 'ISO week like 2026-W47, or last (the last complete week)', 'last')
       .option('--events <path...>', 'PostHog batch-export files or folders (.jsonl, .jsonl.gz, .parquet)')
       .addOption(sourceOption())
+      .option('--downloads <path...>', 'CloudFront access logs (files, folders or s3://bucket/prefix): adds installer downloads')
       .option('--out <dir>', 'output folder (default: out/<week>)'),
-  ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string }) =>
+  ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[] }) =>
     run(async (logger) => (await import('./report.ts')).reportCommand(opts, io, logger), opts.verbose),
   );
 

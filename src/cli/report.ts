@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { computeDownloads } from '../jobs/downloads.ts';
 import type { CliIo, GlobalOptions } from './main.ts';
 import type { Logger } from '../lib/logger.ts';
 import { loadSettings } from './session.ts';
@@ -8,7 +9,7 @@ import { computeWeeklyReport } from '../jobs/weekly-report.ts';
 import { publishWeeklyReport } from '../sinks/publish.ts';
 
 export async function reportCommand(
-  opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string },
+  opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[] },
   io: CliIo,
   logger: Logger,
 ): Promise<void> {
@@ -20,7 +21,21 @@ export async function reportCommand(
   try {
     const report = await computeWeeklyReport(
       { engine: source.engine, catalog, eventPrefix: config.eventPrefix, logger },
-      { week, dataQuality: source.dataQuality, generatedAt: io.clock.now() },
+      {
+        week,
+        dataQuality: source.dataQuality,
+        generatedAt: io.clock.now(),
+        downloads: opts.downloads?.length
+          ? () =>
+              computeDownloads(source.local(), {
+                specs: opts.downloads!,
+                week,
+                rules: config.downloads,
+                logger,
+                workDir: join(config.dataDir, 'cdn-logs'),
+              })
+          : undefined,
+      },
     );
     await publishWeeklyReport(report, { outDir, slackToken: config.slack.token, io, logger });
     if (source.name === 'posthog') {

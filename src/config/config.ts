@@ -28,6 +28,28 @@ const FileSchema = z
     /** Local store folder, relative to the config file. */
     dataDir: z.string().min(1).optional(),
     slack: z.object({ channel: z.string().min(1).optional() }).strict().optional(),
+    /** Counting rules for installer downloads in CloudFront logs (docs/downloads.md). */
+    downloads: z
+      .object({
+        /** x-host-header values that count; empty or absent: any host. */
+        hosts: z.array(z.string().min(1)).optional(),
+        /** User-Agent prefixes of in-app updaters. Default ["electron-builder"]. */
+        updateUserAgents: z.array(z.string().min(1)).optional(),
+        /** Field order of v2 `plain` files, which carry no header. Default: the legacy standard order. */
+        plainFields: z.array(z.string().min(1)).min(1).optional(),
+        /** S3 client settings beyond the AWS standard chain (endpoint and path style for S3-compatible stores). */
+        s3: z
+          .object({
+            region: z.string().optional(),
+            endpoint: z.string().url().optional(),
+            forcePathStyle: z.boolean().optional(),
+            concurrency: z.number().int().min(1).max(64).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** PostHog project to query; the personal API key may also be here, but the environment is safer. */
     posthog: z
       .object({
@@ -59,6 +81,14 @@ export interface AppConfig {
   configPath: string | undefined;
   slack: { token: string | undefined; channel: string | undefined };
   posthog: RawPostHogSettings;
+  downloads: DownloadRules;
+}
+
+export interface DownloadRules {
+  hosts: string[];
+  updateUserAgents: string[];
+  plainFields: string[] | undefined;
+  s3: { region?: string; endpoint?: string; forcePathStyle?: boolean; concurrency?: number };
 }
 
 export interface ConfigInput {
@@ -121,6 +151,12 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
           : defaultDataDir(env),
     configPath: configPath ? resolve(configPath) : undefined,
     slack: { token: env.SLACK_BOT_TOKEN || undefined, channel: file.slack?.channel ?? env.SLACK_CHANNEL_ID ?? undefined },
+    downloads: {
+      hosts: file.downloads?.hosts ?? [],
+      updateUserAgents: file.downloads?.updateUserAgents ?? ['electron-builder'],
+      plainFields: file.downloads?.plainFields,
+      s3: { ...(file.downloads?.s3 ?? {}) },
+    },
     posthog: {
       host: pick(env.POSTHOG_HOST, 'POSTHOG_HOST', file.posthog?.host, 'posthog.host in the config file'),
       projectId: pick(

@@ -10,6 +10,7 @@ import { catalogArrays, protocolEvents, type Catalog } from '../config/catalog.t
 import { previousWeek, toInstant, type Week } from '../reports/period.ts';
 import { buildWeeklyReport, type WeeklyReport, type WeeklyResults } from '../reports/weekly-report.ts';
 import type { DataQuality } from '../reports/data-quality.ts';
+import type { DownloadsSection } from '../reports/downloads.ts';
 import type { Logger } from '../lib/logger.ts';
 import { allOrAbort } from '../lib/abort.ts';
 
@@ -56,9 +57,16 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
 
 export async function computeWeeklyReport(
   ctx: ReportContext,
-  input: { week: Week; dataQuality: DataQuality; generatedAt: Date },
+  input: {
+    week: Week;
+    dataQuality: DataQuality;
+    generatedAt: Date;
+    /** Counted after the events queries (it may switch the embedded engine's current database). */
+    downloads?: (() => Promise<DownloadsSection>) | undefined;
+  },
 ): Promise<WeeklyReport> {
   const results = await collectWeeklyResults(ctx, input.week);
+  const downloads = input.downloads ? await input.downloads() : undefined;
   return buildWeeklyReport({
     week: input.week,
     previousWeek: previousWeek(input.week),
@@ -68,5 +76,6 @@ export async function computeWeeklyReport(
     results,
     dataQuality: input.dataQuality,
     generatedAt: input.generatedAt,
+    downloads,
   });
 }

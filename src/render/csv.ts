@@ -4,7 +4,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import type { WeeklyReport } from '../reports/weekly-report.ts';
-import { SUMMARY_METRICS } from '../reports/weekly-report.ts';
+import { figure, SUMMARY_METRICS } from '../reports/weekly-report.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
 
 export type Cell = string | number | null;
@@ -41,13 +41,21 @@ export function toCsv(table: Table): string {
 
 /** Every CSV file of the weekly report, by file name. */
 export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
-  return {
+  const dl = report.downloads;
+  const summaryRows: Cell[][] = SUMMARY_METRICS.map((m) => {
+    const f = report.summary[m];
+    return [m, f.value, f.previous, f.change];
+  });
+  if (dl) {
+    const d = figure(dl.totals.downloads, dl.totals.previousDownloads);
+    const u = figure(dl.totals.updates, dl.totals.previousUpdates);
+    summaryRows.push(['downloads', d.value, d.previous, d.change], ['updates', u.value, u.previous, u.change]);
+  }
+  const totalDownloads = dl ? dl.totals.downloads : 0;
+  const tables: Record<string, Table> = {
     'summary.csv': {
       header: ['metric', 'value', 'previous', 'change'],
-      rows: SUMMARY_METRICS.map((m) => {
-        const f = report.summary[m];
-        return [m, f.value, f.previous, f.change];
-      }),
+      rows: summaryRows,
     },
     'dau.csv': {
       header: ['date', 'active_users'],
@@ -61,13 +69,33 @@ export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
       header: ['protocol', 'events', 'users', 'share'],
       rows: report.protocols.map((p) => [p.protocol, p.events, p.users, p.share]),
     },
-    'platforms.csv': {
-      header: ['os', 'users', 'share'],
-      rows: report.platforms.map((p) => [p.os, p.users, p.share]),
-    },
+    'platforms.csv': dl
+      ? {
+          // Downloads beside active installations; other and unknown have no installer of their own.
+          header: ['os', 'users', 'share', 'downloads', 'download_share'],
+          rows: report.platforms.map((p) => {
+            const downloads = p.os === 'other' || p.os === 'unknown' ? 0 : (dl.byPlatform[p.os]?.downloads ?? 0);
+            return [p.os, p.users, p.share, downloads, totalDownloads === 0 ? 0 : downloads / totalDownloads];
+          }),
+        }
+      : {
+          header: ['os', 'users', 'share'],
+          rows: report.platforms.map((p) => [p.os, p.users, p.share]),
+        },
     'data_quality.csv': {
       header: ['file', 'format', 'records', 'accepted', ...REJECT_REASONS],
       rows: report.dataQuality.files.map((f) => [f.path, f.format, f.records, f.accepted, ...REJECT_REASONS.map((r) => f.rejected[r])]),
     },
   };
+  if (dl) {
+    tables['downloads.csv'] = {
+      header: ['date', 'platform', 'version', 'downloads', 'updates'],
+      rows: dl.daily.map((r) => [r.date, r.platform, r.version, r.downloads, r.updates]),
+    };
+    tables['log_files.csv'] = {
+      header: ['file', 'format', 'lines', 'unparsable', 'error'],
+      rows: dl.files.map((f) => [f.path, f.format, f.lines, f.unparsable, f.error ?? '']),
+    };
+  }
+  return tables;
 }

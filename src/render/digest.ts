@@ -5,6 +5,7 @@
  */
 import { DateTime } from 'luxon';
 import type { Figure, WeeklyReport } from '../reports/weekly-report.ts';
+import { figure } from '../reports/weekly-report.ts';
 import { totalRejected } from '../reports/data-quality.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
 
@@ -91,6 +92,20 @@ export function weeklyDigest(report: WeeklyReport): Digest {
       { label: 'Peak daily active', value: formatInt(s.peak_dau.value), change: formatChange(s.peak_dau) },
       { label: 'Stickiness (avg DAU / WAU)', value: formatPercent(s.stickiness.value), change: formatChange(s.stickiness) },
       { label: 'Events', value: formatInt(s.events.value), change: formatChange(s.events) },
+      ...(report.downloads
+        ? [
+            {
+              label: 'Installer downloads',
+              value: formatInt(report.downloads.totals.downloads),
+              change: formatChange(figure(report.downloads.totals.downloads, report.downloads.totals.previousDownloads)),
+            },
+            {
+              label: 'In-app updates',
+              value: formatInt(report.downloads.totals.updates),
+              change: formatChange(figure(report.downloads.totals.updates, report.downloads.totals.previousUpdates)),
+            },
+          ]
+        : []),
     ],
     tables: [
       {
@@ -115,15 +130,45 @@ export function weeklyDigest(report: WeeklyReport): Digest {
         numeric: [false, true, true, true, true],
         ...protocols,
       },
-      {
-        title: 'Platforms (OS of the latest event that names one)',
-        header: ['os', 'users', 'share', 'users before'],
-        numeric: [false, true, true, true],
-        rows: report.platforms.map((p) => [p.os, formatInt(p.users), formatPercent(p.share), formatInt(p.previous.users)]),
-      },
+      platformsTable(report),
     ],
-    context,
+    context: report.downloads ? [...context, ...downloadCaveats(report)] : context,
   };
+}
+
+function platformsTable(report: WeeklyReport): DigestTable {
+  const dl = report.downloads;
+  if (!dl) {
+    return {
+      title: 'Platforms (OS of the latest event that names one)',
+      header: ['os', 'users', 'share', 'users before'],
+      numeric: [false, true, true, true],
+      rows: report.platforms.map((p) => [p.os, formatInt(p.users), formatPercent(p.share), formatInt(p.previous.users)]),
+    };
+  }
+  const total = dl.totals.downloads;
+  return {
+    title: 'Platforms: active installations beside installer downloads (different populations, see below)',
+    header: ['os', 'active', 'share', 'downloads', 'dl share'],
+    numeric: [false, true, true, true, true],
+    rows: report.platforms.map((p) => {
+      const d = p.os === 'other' || p.os === 'unknown' ? 0 : (dl.byPlatform[p.os]?.downloads ?? 0);
+      return [p.os, formatInt(p.users), formatPercent(p.share), formatInt(d), formatPercent(total ? d / total : 0)];
+    }),
+  };
+}
+
+function downloadCaveats(report: WeeklyReport): string[] {
+  const dl = report.downloads!;
+  const unparsable = dl.files.reduce((s, f) => s + f.unparsable, 0);
+  const failed = dl.files.filter((f) => f.error).length;
+  return [
+    `Downloads: ${formatInt(dl.totals.downloads)} installer downloads (${formatChange(figure(dl.totals.downloads, dl.totals.previousDownloads))}) and ` +
+      `${formatInt(dl.totals.updates)} in-app updates from ${dl.origin}; ${formatInt(dl.files.length)} log files, ` +
+      `${formatInt(unparsable)} unparsable lines${failed ? `, ${failed} unreadable files skipped` : ''}.`,
+    'Linux is undercounted: Debian-family installs through the APT repository do not appear in these logs. ' +
+      'CDN logs are best effort and can be up to 24 hours late. Downloads are not installations: do not read the two as a conversion rate.',
+  ];
 }
 
 /** A table as aligned monospace lines. */

@@ -12,6 +12,7 @@ import type platform_share from '../queries/platform_share.ts';
 import type { Catalog } from '../config/catalog.ts';
 import type { Week } from './period.ts';
 import type { DataQuality } from './data-quality.ts';
+import type { DownloadsSection } from './downloads.ts';
 
 export interface WeeklyResults {
   daily: Array<RowOf<typeof active_users_daily>>;
@@ -83,6 +84,8 @@ export interface WeeklyReport {
   protocols: ProtocolRow[];
   platforms: PlatformRow[];
   dataQuality: DataQuality;
+  /** Present when the report was given CDN logs (--downloads). */
+  downloads?: DownloadsSection;
 }
 
 export interface BuildInput {
@@ -94,6 +97,7 @@ export interface BuildInput {
   results: WeeklyResults;
   dataQuality: DataQuality;
   generatedAt: Date;
+  downloads?: DownloadsSection | undefined;
 }
 
 export function figure(value: number, previous: number): Figure {
@@ -188,5 +192,6 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     protocols,
     platforms,
     dataQuality: input.dataQuality,
+    ...(input.downloads ? { downloads: input.downloads } : {}),
   };
 }

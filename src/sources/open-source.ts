@@ -23,6 +23,8 @@ export interface OpenedSource {
   dataQuality: DataQuality;
   /** Requests sent to PostHog so far (0 for files). */
   requests(): number;
+  /** The embedded engine, opened on first use (CDN logs are always counted locally). */
+  local(): ChdbEngine;
   close(): void;
 }
 
@@ -54,7 +56,7 @@ export async function openSource(args: {
     const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
     try {
       const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
-      return { name, engine, dataQuality, requests: () => 0, close: () => engine.close() };
+      return { name, engine, dataQuality, requests: () => 0, local: () => engine, close: () => engine.close() };
     } catch (error) {
       engine.close();
       throw error;
@@ -75,11 +77,13 @@ export async function openSource(args: {
   });
   const engine = new CachingEngine(posthog, { dir: join(config.dataDir, 'query-cache'), sourceId: posthog.sourceId, now: args.now, logger });
   const host = new URL(settings.host).host;
+  let local: ChdbEngine | undefined;
   return {
     name,
     engine,
     dataQuality: emptyDataQuality(`PostHog project ${settings.projectId} at ${host}`),
     requests: () => requests,
-    close: () => {},
+    local: () => (local ??= ChdbEngine.open(join(config.dataDir, 'clickhouse'))),
+    close: () => local?.close(),
   };
 }
