@@ -14,7 +14,7 @@ import { EventStore } from '../src/sources/event-store.ts';
 import { discoverFiles } from '../src/sources/discover.ts';
 import { EXPORT_KINDS, exportFormatOf } from '../src/sources/posthog-export.ts';
 import { runQuery } from '../src/engine/run-query.ts';
-import { allQueries, queries } from '../src/queries/index.ts';
+import { eventQueries as allQueries, queries } from '../src/queries/index.ts';
 import type { QueryDefinition } from '../src/engine/query.ts';
 import { standardParams } from '../src/jobs/weekly-report.ts';
 import { loadCatalog } from '../src/config/catalog.ts';

@@ -23,6 +23,9 @@ export type QueryId = keyof typeof queries;
 
 export const allQueries: readonly QueryDefinition[] = Object.values(queries) as QueryDefinition[];
 
+/** The queries over PostHog's `events` (the ones a PostHog engine can run). */
+export const eventQueries: readonly QueryDefinition[] = allQueries.filter((q) => (q.reads ?? 'events') === 'events');
+
 export function findQuery(id: string): QueryDefinition | undefined {
   return allQueries.find((q) => q.id === id);
 }
