@@ -3,14 +3,16 @@
  * two ISO weeks, 200k installations), each beside a hand-written baseline measured in the same run,
  * with the ratio and the peak memory (maxRSS) of each measurement's own process.
  *
- *   npm run bench                          # 10M events
+ *   npm run bench                          # 10M events, then 20M CDN log lines
  *   npm run bench -- --events 1000000      # smaller, quicker
+ *   npm run bench -- --only downloads --log-lines 2000000
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeDemoExport } from '../src/demo/generator.ts';
+import { runDownloadsBench } from './downloads.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -20,6 +22,9 @@ const flag = (name: string, fallback: number) => {
 const targetEvents = flag('events', 10_000_000);
 const installations = flag('installations', 200_000);
 const reps = flag('reps', 3);
+const logLines = flag('log-lines', 20_000_000);
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
 
 // Two full ISO weeks, UTC: 2026-W46 and 2026-W47 (the report week).
 const START = new Date('2026-11-09T00:00:00Z');
@@ -70,6 +75,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (s: number) => `${s.toFixed(2)} s`;
 
 async function main(): Promise<void> {
+  if (only !== 'events') {
+    const ok = await runDownloadsBench({ lines: logLines, root, out: (t) => process.stdout.write(t) });
+    if (!ok) process.exitCode = 1;
+    if (only === 'downloads') return;
+    process.stdout.write('\n');
+  }
   const events = await ensureData();
   const work = join(root, 'work');
   process.stdout.write(`machine: ${process.platform} ${process.arch}, node ${process.version}\n\n`);

@@ -58,7 +58,7 @@ export async function inspectLogFile(path: string, plainFields: string[] = LEGAC
   const handle = await open(path, 'r');
   let head: Buffer;
   try {
-    const buf = Buffer.alloc(64 * 1024);
+    const buf = Buffer.alloc(16 * 1024); // the header lines and a first record
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
     head = buf.subarray(0, bytesRead);
   } finally {

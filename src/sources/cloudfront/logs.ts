@@ -10,7 +10,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { discoverFiles, type DiscoveredFile } from '../discover.ts';
 import { sqlString } from '../posthog-export.ts';
 import { inspectLogFile, isLogFileName, LOG_KINDS, type LogFileInfo, type LogFormat } from './formats.ts';
-import { STAGING_COLUMNS, stagingInsertSql } from './staging.ts';
+import { DB, parquetGroupPlan, STAGING_COLUMNS, textGroupPlan, type GroupPlan } from './staging.ts';
 
 export interface LogFileStats {
   path: string;
@@ -23,8 +23,8 @@ export interface LogFileStats {
   error?: string;
 }
 
-const DB = 'cdn';
-const BATCH_FILES = 256;
+/** Files per INSERT: bounds the kept lines held in memory at once. */
+const BATCH_FILES = 32;
 const GLOB_CHARS = /[*?{}[\],]/;
 
 /** Discovers log files under the given paths (files or folders). */
@@ -41,8 +41,9 @@ export async function stageLogFiles(
   files: DiscoveredFile[],
   options: { logger: Logger; plainFields?: string[] },
 ): Promise<LogFileStats[]> {
-  await engine.exec(`CREATE DATABASE IF NOT EXISTS ${DB}`);
-  await engine.exec(`DROP TABLE IF EXISTS ${DB}.staging`);
+  // Staged data is for one run: start from an empty database (views of an interrupted run included).
+  await engine.exec(`DROP DATABASE IF EXISTS ${DB}`);
+  await engine.exec(`CREATE DATABASE ${DB}`);
   await engine.exec(`CREATE TABLE ${DB}.staging (${STAGING_COLUMNS}) ENGINE = MergeTree ORDER BY (file, line)`);
   // The counting rules see decoded values: decoded until they no longer change (8 rounds is more
   // than any real double or triple encoding needs).
@@ -50,8 +51,8 @@ export async function stageLogFiles(
     SELECT file, line,
         if(request_id = '', concat(file, ':', toString(line)), request_id) AS request_id,
         ts, ip, method, status, host,
-        arrayFold((acc, x) -> decodeURLComponent(acc), range(8), path_raw) AS path,
-        arrayFold((acc, x) -> decodeURLComponent(acc), range(8), ua_raw) AS user_agent,
+        if(position(path_raw, '%') > 0, arrayFold((acc, x) -> decodeURLComponent(acc), range(8), path_raw), path_raw) AS path,
+        if(position(ua_raw, '%') > 0, arrayFold((acc, x) -> decodeURLComponent(acc), range(8), ua_raw), ua_raw) AS user_agent,
         range_start
     FROM ${DB}.staging WHERE line > 0`);
 
@@ -75,24 +76,27 @@ export async function stageLogFiles(
     const key = `${info.format}\t${info.delimiter}\t${info.fields.join(' ')}`;
     groups.set(key, [...(groups.get(key) ?? []), info]);
   }
-  const table = `${DB}.staging`;
   for (const group of groups.values()) {
-    const batchable = group.filter((i) => !GLOB_CHARS.test(i.path));
-    const single = group.filter((i) => GLOB_CHARS.test(i.path));
-    for (let i = 0; i < batchable.length; i += BATCH_FILES) {
-      const batch = batchable.slice(i, i + BATCH_FILES);
-      try {
-        await engine.exec(stagingInsertSql(table, batch[0]!, sourceOf(batch.map((b) => b.path))));
-      } catch {
-        // One bad file fails the whole statement (and nothing of it is stored, since the rows are
-        // only written after the whole read): read the batch file by file to name it.
-        for (const info of batch) await stageOne(engine, table, info, errors);
+    const plan = group[0]!.format === 'parquet' ? parquetGroupPlan(group[0]!) : textGroupPlan(group[0]!);
+    {
+      const batchable = group.filter((i) => !GLOB_CHARS.test(i.path));
+      const single = group.filter((i) => GLOB_CHARS.test(i.path));
+      for (let i = 0; i < batchable.length; i += BATCH_FILES) {
+        const batch = batchable.slice(i, i + BATCH_FILES);
+        try {
+          await execAll(engine, plan.insert(sourceOf(batch.map((b) => b.path))));
+        } catch {
+          // One bad file fails the statement: remove what the batch wrote, then read its files one
+          // by one, so the bad one is named and the others are counted.
+          await removeFiles(engine, batch.map((b) => b.path));
+          for (const info of batch) await stageOne(engine, plan, info, errors);
+        }
       }
+      for (const info of single) await stageOne(engine, plan, info, errors, true);
     }
-    for (const info of single) await stageOne(engine, table, info, errors, true);
   }
   const counts = await engine.objects<{ file: string; lines: number; unparsable: number }>(
-    `SELECT file, sum(lines) AS lines, sum(unparsable) AS unparsable FROM ${table} GROUP BY file`,
+    `SELECT file, sum(lines) AS lines, sum(unparsable) AS unparsable FROM ${DB}.staging WHERE line = 0 GROUP BY file`,
   );
   const byPath = new Map(counts.map((c) => [c.file, c]));
   const formatOf = new Map(infos.map((i) => [i.path, i.format]));
@@ -109,14 +113,15 @@ export async function stageLogFiles(
 
 async function stageOne(
   engine: ChdbEngine,
-  table: string,
+  plan: GroupPlan,
   info: LogFileInfo,
   errors: Map<string, { format: LogFormat | 'unknown'; error: string }>,
   viaLink = false,
 ): Promise<void> {
   try {
     if (viaLink) {
-      // file() reads glob characters in a path as a pattern: go through a plain-named link.
+      // file() reads glob characters in a path as a pattern: go through a plain-named link, and
+      // file the rows under the real path.
       const { mkdtemp, symlink, rm } = await import('node:fs/promises');
       const { tmpdir } = await import('node:os');
       const { join } = await import('node:path');
@@ -124,17 +129,26 @@ async function stageOne(
       const link = join(dir, `log${basename(info.path).match(/(\.[a-z]+)+$/i)?.[0] ?? ''}`);
       try {
         await symlink(info.path, link);
-        // Rows are filed under the real path, not the link's.
-        await engine.exec(stagingInsertSql(table, info, link).replace('_path AS file', `${sqlString(info.path)} AS file`));
+        await execAll(engine, plan.insert(link, sqlString(info.path)));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     } else {
-      await engine.exec(stagingInsertSql(table, info, info.path));
+      await execAll(engine, plan.insert(info.path));
     }
   } catch (error) {
+    await removeFiles(engine, [info.path]).catch(() => undefined);
     errors.set(info.path, { format: info.format, error: firstLine(error) });
   }
+}
+
+/** Rows a failed statement may have written before it failed (a Parquet group is two statements). */
+async function removeFiles(engine: ChdbEngine, paths: string[]): Promise<void> {
+  await engine.exec(`DELETE FROM ${DB}.staging WHERE file IN {paths:Array(String)}`, { paths });
+}
+
+async function execAll(engine: ChdbEngine, sql: string): Promise<void> {
+  for (const statement of sql.split(/;\n/)) await engine.exec(statement);
 }
 
 /** `dir/{a,b,c}` for several files (relative names under their common folder), or the one path. */

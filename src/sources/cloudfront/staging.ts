@@ -1,9 +1,9 @@
 /**
- * The hot path: one pass of the embedded engine over a group of log files with the same format and
- * fields. Every line is counted (per file: lines, unparsable lines); only the lines that can be a
- * Teleport Connect installer request are kept, with the fields the counting rules need. The pass
- * groups by (file, kept line number), where every line that is not kept shares the number 0, so the
- * engine returns one summary row per file plus one row per kept line, in a single read of the data.
+ * The hot path: each log line is read once by the embedded engine. Per file, one aggregation counts
+ * the lines and the unparsable lines and collects the few lines that can be a Teleport Connect
+ * installer request (`groupArrayIf`); an ARRAY JOIN then turns each file into one summary row (line
+ * 0) plus its kept lines, split into fields only then. Files go through in batches, so memory holds
+ * at most one batch's kept lines, however many files there are.
  *
  * Keeping a line needs the text `onnect` in it: every installer name contains "Connect" or
  * "connect", and CloudFront percent-encodes only reserved characters, never letters.
@@ -11,6 +11,9 @@
 import type { LogFileInfo } from './formats.ts';
 import { sqlString } from '../posthog-export.ts';
 
+export const DB = 'cdn';
+
+/** One row per kept line; line 0 holds a file's counts. */
 export const STAGING_COLUMNS = `
     file LowCardinality(String),
     line UInt64,
@@ -29,6 +32,8 @@ export const STAGING_COLUMNS = `
 /** A field's value expression, '' when the file lacks the field or has CloudFront's empty value `-`. */
 type FieldExpr = (name: string) => string;
 
+const dash = (expr: string) => `if(${expr} = '-', '', ${expr})`;
+
 function timestampExpr(field: FieldExpr, has: (name: string) => boolean): string {
   if (has('date') && has('time')) return `parseDateTime64BestEffortOrNull(concat(${field('date')}, ' ', ${field('time')}), 3, 'UTC')`;
   if (has('timestamp(ms)')) return `toDateTime64(toFloat64OrNull(${field('timestamp(ms)')}) / 1000, 3, 'UTC')`;
@@ -36,76 +41,79 @@ function timestampExpr(field: FieldExpr, has: (name: string) => boolean): string
   return 'NULL';
 }
 
-function keptColumns(field: FieldExpr, ts: string): string {
-  const kept = (expr: string) => `if(keep, ${expr}, '')`;
-  return `
-        if(keep, ${ts}, NULL) AS ts,
-        ${kept(field('x-edge-request-id'))} AS request_id,
-        ${kept(field('c-ip'))} AS ip,
-        ${kept(field('cs-method'))} AS method,
-        ${kept(field('sc-status'))} AS status,
-        ${kept(field('x-host-header'))} AS host,
-        ${kept(field('cs-uri-stem'))} AS path_raw,
-        ${kept(field('cs(User-Agent)'))} AS ua_raw,
-        ${kept(field('sc-range-start'))} AS range_start`;
+function stagedColumns(field: FieldExpr, ts: string): string {
+  return `${ts} AS ts,
+        ${field('x-edge-request-id')} AS request_id,
+        ${field('c-ip')} AS ip,
+        ${field('cs-method')} AS method,
+        ${field('sc-status')} AS status,
+        ${field('x-host-header')} AS host,
+        ${field('cs-uri-stem')} AS path_raw,
+        ${field('cs(User-Agent)')} AS ua_raw,
+        ${field('sc-range-start')} AS range_start`;
 }
 
-const dash = (expr: string) => `if(${expr} = '-', '', ${expr})`;
+export interface GroupPlan {
+  /** The INSERT of a batch of files (`source`: a path or a `dir/{a,b}` list); `fileExpr` names the file. */
+  insert: (source: string, fileExpr?: string) => string;
+}
 
-/** The per-line SELECT for a group of files of one format and field list; `source` is a path or `dir/{a,b}` list. */
-function perLineSelect(info: LogFileInfo, source: string): string {
-  const src = sqlString(source);
-  if (info.format === 'w3c' || info.format === 'plain') {
-    const n = info.fields.length;
-    const index = new Map(info.fields.map((f, i) => [f, i + 1]));
-    const has = (name: string) => index.has(name);
-    const field: FieldExpr = (name) => (index.has(name) ? dash(`f[${index.get(name)}]`) : `''`);
-    const sep = info.delimiter === '\t' ? '\\t' : ' ';
-    // A line may carry one trailing empty column; any other count of fields is unparsable.
-    return `
-    SELECT _path AS file, toUInt64(_row_number + 1) AS line_no,
-        splitByChar('${sep}', text) AS f,
-        NOT (length(f) = ${n} OR (length(f) = ${n + 1} AND f[${n + 1}] = '')) AS bad,
-        NOT bad AND position(text, 'onnect') > 0 AS keep,
-        ${keptColumns(field, timestampExpr(field, has))}
-    FROM file(${src}, 'LineAsString', 'text String')
-    WHERE text != '' AND NOT startsWith(text, '#')`;
-  }
+/** The INSERT for a group of text log files (w3c, plain or json): one read per line. */
+export function textGroupPlan(info: LogFileInfo): GroupPlan {
+  let bad: string;
+  let fields: string;
+  let splitFrom = '';
   if (info.format === 'json') {
-    // JSON lines name their fields in every record; the engine reads each value as text, and the
-    // time from whichever of date+time, timestamp(ms), timestamp the record has.
+    bad = `NOT isValidJSON(line)`;
+    // JSON lines name their fields in every record; each value is read as text, the time from
+    // whichever of date+time, timestamp(ms), timestamp the record has.
     const field: FieldExpr = (name) => dash(`JSONExtract(text, ${sqlString(name)}, 'String')`);
-    const jsonTimestamp = `coalesce(
+    const ts = `coalesce(
             if(JSONHas(text, 'date'), ${timestampExpr(field, (n) => n === 'date' || n === 'time')}, NULL),
             if(JSONHas(text, 'timestamp(ms)'), ${timestampExpr(field, (n) => n === 'timestamp(ms)')}, NULL),
             if(JSONHas(text, 'timestamp'), ${timestampExpr(field, (n) => n === 'timestamp')}, NULL))`;
-    return `
-    SELECT _path AS file, toUInt64(_row_number + 1) AS line_no,
-        NOT isValidJSON(text) AS bad,
-        NOT bad AND position(text, 'onnect') > 0 AS keep,
-        ${keptColumns(field, jsonTimestamp)}
-    FROM file(${src}, 'LineAsString', 'text String')
-    WHERE trimBoth(text) != ''`;
+    fields = stagedColumns(field, ts);
+  } else {
+    const n = info.fields.length;
+    const sep = info.delimiter === '\t' ? '\\t' : ' ';
+    // A line may carry one trailing empty column; any other number of fields is unparsable.
+    // Counting separators needs no split.
+    bad = `NOT (countSubstrings(line, '${sep}') = ${n - 1} OR (countSubstrings(line, '${sep}') = ${n} AND endsWith(line, '${sep}')))`;
+    const index = new Map(info.fields.map((f, i) => [f, i + 1]));
+    const field: FieldExpr = (name) => (index.has(name) ? dash(`f[${index.get(name)}]`) : `''`);
+    fields = stagedColumns(field, timestampExpr(field, (name) => index.has(name)));
+    splitFrom = `splitByChar('${sep}', text) AS f,`;
   }
-  // Parquet: typed columns, named by the file's schema.
-  const names = new Set(info.fields);
-  const has = (name: string) => names.has(name);
-  const field: FieldExpr = (name) => (names.has(name) ? dash(`toString(\`${name.replace(/`/g, '\\`')}\`)`) : `''`);
-  const keepExpr = `position(concat(${field('cs-uri-stem')}, ' '), 'onnect') > 0`;
-  return `
-    SELECT _path AS file, toUInt64(_row_number + 1) AS line_no,
-        false AS bad,
-        ${keepExpr} AS keep,
-        ${keptColumns(field, timestampExpr(field, has))}
-    FROM file(${src}, 'Parquet')`;
+  return {
+    insert: (source, fileExpr = '_path') => `INSERT INTO ${DB}.staging
+SELECT file, line, lines, unparsable, request_id, ts, ip, method, status, host, path_raw, ua_raw, range_start
+FROM (
+    SELECT file, k.1 AS line, if(line = 0, file_lines, 0) AS lines, if(line = 0, file_unparsable, 0) AS unparsable,
+        k.2 AS text, ${splitFrom}
+        ${fields}
+    FROM (
+        SELECT ${fileExpr} AS file, count() AS file_lines, countIf(${bad}) AS file_unparsable,
+            groupArrayIf((toUInt64(_row_number + 1), line), position(line, 'onnect') > 0 AND NOT (${bad})) AS kept
+        FROM file(${sqlString(source)}, 'LineAsString')
+        WHERE line != '' AND NOT startsWith(line, '#')
+        GROUP BY file
+    )
+    ARRAY JOIN arrayConcat([(toUInt64(0), '')], kept) AS k
+)`,
+  };
 }
 
-/** INSERT of one group's summary rows and kept lines into the staging table. */
-export function stagingInsertSql(table: string, info: LogFileInfo, source: string): string {
-  return `INSERT INTO ${table}
-SELECT file, if(keep, line_no, 0) AS line, count() AS lines, countIf(bad) AS unparsable,
-    any(request_id), any(ts), any(ip), any(method), any(status), any(host), any(path_raw), any(ua_raw), any(range_start)
-FROM (${perLineSelect(info, source)}
-)
-GROUP BY file, line`;
+/** Parquet is columnar and typed: the count and the kept rows are two cheap reads of a few columns. */
+export function parquetGroupPlan(info: LogFileInfo): GroupPlan {
+  const names = new Set(info.fields);
+  const field: FieldExpr = (name) => (names.has(name) ? dash(`toString(\`${name.replace(/`/g, '\\`')}\`)`) : `''`);
+  return {
+    insert: (source, fileExpr = '_path') => `INSERT INTO ${DB}.staging (file, line, lines, unparsable)
+SELECT ${fileExpr}, 0, count(), 0 FROM file(${sqlString(source)}, 'Parquet') GROUP BY 1;
+INSERT INTO ${DB}.staging
+SELECT ${fileExpr} AS file, toUInt64(_row_number + 1) AS line, 0 AS lines, 0 AS unparsable,
+    ${stagedColumns(field, timestampExpr(field, (n) => names.has(n)))}
+FROM file(${sqlString(source)}, 'Parquet')
+WHERE position(${field('cs-uri-stem')}, 'onnect') > 0`,
+  };
 }
