@@ -5,8 +5,8 @@
  * 0) plus its kept lines, split into fields only then. Files go through in batches, so memory holds
  * at most one batch's kept lines, however many files there are.
  *
- * Keeping a line needs the text `onnect` in it: every installer name contains "Connect" or
- * "connect", and CloudFront percent-encodes only reserved characters, never letters.
+ * A line is kept when it may hold an installer request (MAY_BE_CONNECT below); everything else is
+ * only counted.
  */
 import type { LogFileInfo } from './formats.ts';
 import { sqlString } from '../posthog-export.ts';
@@ -40,6 +40,17 @@ function timestampExpr(field: FieldExpr, has: (name: string) => boolean): string
   if (has('timestamp')) return `toDateTime64(toFloat64OrNull(${field('timestamp')}), 3, 'UTC')`;
   return 'NULL';
 }
+
+/** The staged fields, in the order stagedColumns() produces them. */
+const STAGED_NAMES = 'ts, request_id, ip, method, status, host, path_raw, ua_raw, range_start';
+
+/**
+ * Whether a line may hold a Connect installer request: it contains "onnect" (every installer name
+ * does), or a percent-encoded letter (%41-%7A, or %2541-%257A encoded twice), which could spell
+ * "onnect" once decoded. Both are fast substring searches; the counting query decides after decoding.
+ */
+const MAY_BE_CONNECT = (text: string) =>
+  `(position(${text}, 'onnect') > 0 OR multiSearchAny(${text}, ['%4', '%5', '%6', '%7', '%254', '%255', '%256', '%257']))`;
 
 function stagedColumns(field: FieldExpr, ts: string): string {
   return `${ts} AS ts,
@@ -93,7 +104,7 @@ FROM (
         ${fields}
     FROM (
         SELECT ${fileExpr} AS file, count() AS file_lines, countIf(${bad}) AS file_unparsable,
-            groupArrayIf((toUInt64(_row_number + 1), line), position(line, 'onnect') > 0 AND NOT (${bad})) AS kept
+            groupArrayIf((toUInt64(_row_number + 1), line), ${MAY_BE_CONNECT('line')} AND NOT (${bad})) AS kept
         FROM file(${sqlString(source)}, 'LineAsString')
         WHERE line != '' AND NOT startsWith(line, '#')
         GROUP BY file
@@ -110,10 +121,10 @@ export function parquetGroupPlan(info: LogFileInfo): GroupPlan {
   return {
     insert: (source, fileExpr = '_path') => `INSERT INTO ${DB}.staging (file, line, lines, unparsable)
 SELECT ${fileExpr}, 0, count(), 0 FROM file(${sqlString(source)}, 'Parquet') GROUP BY 1;
-INSERT INTO ${DB}.staging
+INSERT INTO ${DB}.staging (file, line, lines, unparsable, ${STAGED_NAMES})
 SELECT ${fileExpr} AS file, toUInt64(_row_number + 1) AS line, 0 AS lines, 0 AS unparsable,
     ${stagedColumns(field, timestampExpr(field, (n) => names.has(n)))}
 FROM file(${sqlString(source)}, 'Parquet')
-WHERE position(${field('cs-uri-stem')}, 'onnect') > 0`,
+WHERE ${MAY_BE_CONNECT(field('cs-uri-stem'))}`,
   };
 }
