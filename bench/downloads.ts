@@ -41,7 +41,10 @@ export async function runDownloadsBench(args: { lines: number; root: string; out
   const engine = phase('engine', files);
   const decompress = phase('decompress', files);
   const ours = phase('ours', files);
-  const oursHalf = phase('ours', half);
+  const quarter = files.slice(0, Math.floor(files.length / 4));
+  const stageQuarter = phase('stage', quarter);
+  const stageHalf = phase('stage', half);
+  const stageAll = phase('stage', files);
   // zcat counts header lines too: compare rates over the log lines each side read.
   const rate = (lines: number, s: number) => lines / s;
   const rZcat = rate(zcat.lines, zcat.seconds);
@@ -55,7 +58,8 @@ export async function runDownloadsBench(args: { lines: number; root: string; out
       `  engine decompressing only     ${decompress.seconds.toFixed(2)} s  ${fmt(rate(decompress.lines, decompress.seconds))}  peak RSS ${decompress.maxRssMb} MB  (line count: the floor)\n` +
       `  connect-metrics (stage+count) ${ours.seconds.toFixed(2)} s  ${fmt(rOurs)}  peak RSS ${ours.maxRssMb} MB  (${ours.downloads} downloads+updates)\n` +
       `  ratio to the engine: ${(rOurs / rEngine).toFixed(2)} (target >= 0.8)   ratio to zcat: ${(rOurs / rZcat).toFixed(2)} (target >= 1.2)\n` +
-      `  peak RSS with ${half.length} files: ${oursHalf.maxRssMb} MB, with ${files.length} files: ${ours.maxRssMb} MB\n`,
+      `  reading the files only, peak RSS: ${stageQuarter.maxRssMb} MB with ${quarter.length} files, ${stageHalf.maxRssMb} MB with ${half.length}, ${stageAll.maxRssMb} MB with ${files.length}\n` +
+      `  (the rest of the peak is the counting query, whose request-id dedupe holds the qualifying requests: ${ours.downloads} here)\n`,
   );
   return rOurs / rEngine >= 0.8 && rOurs / rZcat >= 1.2;
 }
