@@ -64,6 +64,12 @@ export async function inspectLogFile(path: string, plainFields: string[] = LEGAC
   } finally {
     await handle.close();
   }
+  return inspectLogHead(path, head, plainFields);
+}
+
+/** The format and fields of a log file from its first bytes (a local file's, or an S3 object's range). */
+export function inspectLogHead(path: string, head: Buffer, plainFields: string[] = LEGACY_FIELDS): LogFileInfo {
+  if (/\.parquet(\.(gz|zst|br))?$/i.test(path)) return { path, format: 'parquet', fields: [], delimiter: '\t' };
   const text = decodeStart(head);
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   const fieldsLine = lines.find((l) => l.startsWith('#Fields:'));

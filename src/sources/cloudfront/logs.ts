@@ -4,13 +4,41 @@
  * is named with the reason and the others are still counted (CDN logs are best effort anyway).
  */
 import { basename, dirname } from 'node:path';
-import type { ChdbEngine } from '../../engine/chdb-engine.ts';
 import { firstLine } from '../../engine/chdb-engine.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { discoverFiles, type DiscoveredFile } from '../discover.ts';
 import { sqlString } from '../posthog-export.ts';
 import { inspectLogFile, isLogFileName, LOG_KINDS, type LogFileInfo, type LogFormat } from './formats.ts';
-import { DB, parquetGroupPlan, STAGING_COLUMNS, textGroupPlan, type GroupPlan } from './staging.ts';
+import { DB, localFiles, parquetGroupPlan, STAGING_COLUMNS, textGroupPlan, type GroupPlan, type Reader } from './staging.ts';
+
+/** What staging needs of an engine: the embedded one (ChdbEngine) or a ClickHouse server. */
+export interface SqlExecutor {
+  exec(sql: string, values?: Record<string, unknown>): Promise<void>;
+  objects<T = Record<string, unknown>>(sql: string, values?: Record<string, unknown>): Promise<T[]>;
+}
+
+/** Where the log files are and how the engine reads them: local files (default) or S3 (scale-out). */
+export interface LogLocation {
+  reader: Reader;
+  /** The database staged into (created fresh, dropped first). */
+  db: string;
+  inspect(file: DiscoveredFile, plainFields?: string[]): Promise<LogFileInfo>;
+  /** One engine source for several files: `dir/{a,b}` (local) or `http://host/bucket/{k1,k2}` (S3). */
+  sourceOf(paths: string[]): string;
+  /** Whether a path can go into a many-file source (no characters the engine reads as a glob). */
+  batchable(path: string): boolean;
+  /** Make the staged view the engine's current database (embedded engine) or nothing (server: per query). */
+  use?(executor: SqlExecutor): Promise<void>;
+}
+
+export const localLogs: LogLocation = {
+  reader: localFiles,
+  db: DB,
+  inspect: (file, plainFields) => inspectLogFile(file.path, plainFields),
+  sourceOf: (paths) => sourceOf(paths),
+  batchable: (path) => !GLOB_CHARS.test(path),
+  use: async (executor) => executor.exec(`USE ${DB}`),
+};
 
 export interface LogFileStats {
   path: string;
@@ -37,10 +65,12 @@ export async function discoverLogFiles(paths: string[], flag = '--downloads'): P
  * database's view of them. Returns per-file counts.
  */
 export async function stageLogFiles(
-  engine: ChdbEngine,
+  engine: SqlExecutor,
   files: DiscoveredFile[],
-  options: { logger: Logger; plainFields?: string[] },
+  options: { logger: Logger; plainFields?: string[]; location?: LogLocation },
 ): Promise<LogFileStats[]> {
+  const location = options.location ?? localLogs;
+  const DB = location.db;
   // Staged data is for one run: start from an empty database (views of an interrupted run included).
   await engine.exec(`DROP DATABASE IF EXISTS ${DB}`);
   await engine.exec(`CREATE DATABASE ${DB}`);
@@ -60,9 +90,9 @@ export async function stageLogFiles(
   const infos: LogFileInfo[] = [];
   for (const f of files) {
     try {
-      const info = await inspectLogFile(f.path, options.plainFields);
+      const info = await location.inspect(f, options.plainFields);
       if (info.format === 'parquet') {
-        const cols = await engine.objects<{ name: string }>(`DESCRIBE file(${sqlString(f.path)}, 'Parquet')`);
+        const cols = await engine.objects<{ name: string }>(`DESCRIBE ${location.reader.table(location.sourceOf([f.path]), 'Parquet')}`);
         info.fields = cols.map((c) => c.name);
       }
       infos.push(info);
@@ -77,22 +107,22 @@ export async function stageLogFiles(
     groups.set(key, [...(groups.get(key) ?? []), info]);
   }
   for (const group of groups.values()) {
-    const plan = group[0]!.format === 'parquet' ? parquetGroupPlan(group[0]!) : textGroupPlan(group[0]!);
+    const plan = group[0]!.format === 'parquet' ? parquetGroupPlan(group[0]!, location.reader, DB) : textGroupPlan(group[0]!, location.reader, DB);
     {
-      const batchable = group.filter((i) => !GLOB_CHARS.test(i.path));
-      const single = group.filter((i) => GLOB_CHARS.test(i.path));
+      const batchable = group.filter((i) => location.batchable(i.path));
+      const single = group.filter((i) => !location.batchable(i.path));
       for (let i = 0; i < batchable.length; i += BATCH_FILES) {
         const batch = batchable.slice(i, i + BATCH_FILES);
         try {
-          await execAll(engine, plan.insert(sourceOf(batch.map((b) => b.path))));
+          await execAll(engine, plan.insert(location.sourceOf(batch.map((b) => b.path))));
         } catch {
           // One bad file fails the statement: remove what the batch wrote, then read its files one
           // by one, so the bad one is named and the others are counted.
-          await removeFiles(engine, batch.map((b) => b.path));
-          for (const info of batch) await stageOne(engine, plan, info, errors);
+          await removeFiles(engine, DB, batch.map((b) => b.path));
+          for (const info of batch) await stageOne(engine, DB, plan, info, errors, false, location);
         }
       }
-      for (const info of single) await stageOne(engine, plan, info, errors, true);
+      for (const info of single) await stageOne(engine, DB, plan, info, errors, true, location);
     }
   }
   const counts = await engine.objects<{ file: string; lines: number; unparsable: number }>(
@@ -107,16 +137,18 @@ export async function stageLogFiles(
     return { path: f.path, format: formatOf.get(f.path)!, lines: Number(c?.lines ?? 0), unparsable: Number(c?.unparsable ?? 0) };
   });
   for (const s of stats.filter((x) => x.error)) options.logger.warn(`skipped unreadable log file ${s.path}: ${s.error}`);
-  await engine.exec(`USE ${DB}`);
+  await location.use?.(engine);
   return stats;
 }
 
 async function stageOne(
-  engine: ChdbEngine,
+  engine: SqlExecutor,
+  db: string,
   plan: GroupPlan,
   info: LogFileInfo,
   errors: Map<string, { format: LogFormat | 'unknown'; error: string }>,
-  viaLink = false,
+  viaLink: boolean,
+  location: LogLocation,
 ): Promise<void> {
   try {
     if (viaLink) {
@@ -134,20 +166,20 @@ async function stageOne(
         await rm(dir, { recursive: true, force: true });
       }
     } else {
-      await execAll(engine, plan.insert(info.path));
+      await execAll(engine, plan.insert(location.sourceOf([info.path])));
     }
   } catch (error) {
-    await removeFiles(engine, [info.path]).catch(() => undefined);
+    await removeFiles(engine, db, [info.path]).catch(() => undefined);
     errors.set(info.path, { format: info.format, error: firstLine(error) });
   }
 }
 
 /** Rows a failed statement may have written before it failed (a Parquet group is two statements). */
-async function removeFiles(engine: ChdbEngine, paths: string[]): Promise<void> {
-  await engine.exec(`DELETE FROM ${DB}.staging WHERE file IN {paths:Array(String)}`, { paths });
+async function removeFiles(engine: SqlExecutor, db: string, paths: string[]): Promise<void> {
+  await engine.exec(`DELETE FROM ${db}.staging WHERE file IN {paths:Array(String)}`, { paths });
 }
 
-async function execAll(engine: ChdbEngine, sql: string): Promise<void> {
+async function execAll(engine: SqlExecutor, sql: string): Promise<void> {
   for (const statement of sql.split(/;\n/)) await engine.exec(statement);
 }
 

@@ -11,7 +11,19 @@
 import type { LogFileInfo } from './formats.ts';
 import { sqlString } from '../posthog-export.ts';
 
+/** The database the embedded engine stages logs in. */
 export const DB = 'cdn';
+
+/**
+ * Where lines are read from: the embedded engine's `file()` over local paths, or a ClickHouse
+ * server's `s3()` over the bucket (scale-out). `file` is the expression naming each row's file.
+ */
+export interface Reader {
+  table(source: string, format: 'LineAsString' | 'Parquet'): string;
+  file: string;
+}
+
+export const localFiles: Reader = { table: (source, format) => `file(${sqlString(source)}, '${format}')`, file: '_path' };
 
 /** One row per kept line; line 0 holds a file's counts. */
 export const STAGING_COLUMNS = `
@@ -70,7 +82,7 @@ export interface GroupPlan {
 }
 
 /** The INSERT for a group of text log files (w3c, plain or json): one read per line. */
-export function textGroupPlan(info: LogFileInfo): GroupPlan {
+export function textGroupPlan(info: LogFileInfo, reader: Reader = localFiles, db: string = DB): GroupPlan {
   let bad: string;
   let fields: string;
   let splitFrom = '';
@@ -96,7 +108,7 @@ export function textGroupPlan(info: LogFileInfo): GroupPlan {
     splitFrom = `splitByChar('${sep}', text) AS f,`;
   }
   return {
-    insert: (source, fileExpr = '_path') => `INSERT INTO ${DB}.staging
+    insert: (source, fileExpr = reader.file) => `INSERT INTO ${db}.staging
 SELECT file, line, lines, unparsable, request_id, ts, ip, method, status, host, path_raw, ua_raw, range_start
 FROM (
     SELECT file, k.1 AS line, if(line = 0, file_lines, 0) AS lines, if(line = 0, file_unparsable, 0) AS unparsable,
@@ -105,7 +117,7 @@ FROM (
     FROM (
         SELECT ${fileExpr} AS file, count() AS file_lines, countIf(${bad}) AS file_unparsable,
             groupArrayIf((toUInt64(_row_number + 1), line), ${MAY_BE_CONNECT('line')} AND NOT (${bad})) AS kept
-        FROM file(${sqlString(source)}, 'LineAsString')
+        FROM ${reader.table(source, 'LineAsString')}
         WHERE line != '' AND NOT startsWith(line, '#')
         GROUP BY file
     )
@@ -115,16 +127,16 @@ FROM (
 }
 
 /** Parquet is columnar and typed: the count and the kept rows are two cheap reads of a few columns. */
-export function parquetGroupPlan(info: LogFileInfo): GroupPlan {
+export function parquetGroupPlan(info: LogFileInfo, reader: Reader = localFiles, db: string = DB): GroupPlan {
   const names = new Set(info.fields);
   const field: FieldExpr = (name) => (names.has(name) ? dash(`toString(\`${name.replace(/`/g, '\\`')}\`)`) : `''`);
   return {
-    insert: (source, fileExpr = '_path') => `INSERT INTO ${DB}.staging (file, line, lines, unparsable)
-SELECT ${fileExpr}, 0, count(), 0 FROM file(${sqlString(source)}, 'Parquet') GROUP BY 1;
-INSERT INTO ${DB}.staging (file, line, lines, unparsable, ${STAGED_NAMES})
+    insert: (source, fileExpr = reader.file) => `INSERT INTO ${db}.staging (file, line, lines, unparsable)
+SELECT ${fileExpr}, 0, count(), 0 FROM ${reader.table(source, 'Parquet')} GROUP BY 1;
+INSERT INTO ${db}.staging (file, line, lines, unparsable, ${STAGED_NAMES})
 SELECT ${fileExpr} AS file, toUInt64(_row_number + 1) AS line, 0 AS lines, 0 AS unparsable,
     ${stagedColumns(field, timestampExpr(field, (n) => names.has(n)))}
-FROM file(${sqlString(source)}, 'Parquet')
+FROM ${reader.table(source, 'Parquet')}
 WHERE ${MAY_BE_CONNECT(field('cs-uri-stem'))}`,
   };
 }
