@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { computeDownloads } from '../jobs/downloads.ts';
+import { UsageError } from '../lib/errors.ts';
 import type { CliIo, GlobalOptions } from './main.ts';
 import type { Logger } from '../lib/logger.ts';
 import { loadSettings } from './session.ts';
@@ -9,13 +10,16 @@ import { computeWeeklyReport } from '../jobs/weekly-report.ts';
 import { publishWeeklyReport } from '../sinks/publish.ts';
 
 export async function reportCommand(
-  opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[] },
+  opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string },
   io: CliIo,
   logger: Logger,
 ): Promise<void> {
   const { config, catalog } = await loadSettings(opts, io);
   const week = parseWeek(opts.week, config.timezone, io.clock.now());
   const outDir = resolve(opts.out ?? `out/${week.label}`);
+  if (opts.engine && !opts.downloads?.length) {
+    throw new UsageError('--engine counts downloads on a ClickHouse server: it needs --downloads s3://bucket/prefix');
+  }
   const started = Date.now();
   const source = await openSource({ config, source: opts.source, events: opts.events, logger, now: () => io.clock.now(), fetch: io.fetch });
   try {
@@ -33,6 +37,7 @@ export async function reportCommand(
                 rules: config.downloads,
                 logger,
                 workDir: join(config.dataDir, 'cdn-logs'),
+                serverEngine: opts.engine,
               })
           : undefined,
       },

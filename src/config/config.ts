@@ -47,6 +47,18 @@ const FileSchema = z
           })
           .strict()
           .optional(),
+        /** Counting on a ClickHouse server (--engine clickhouse://...), which reads the bucket with s3(). */
+        clickhouse: z
+          .object({
+            /** How the server reaches the bucket; default https://BUCKET.s3.REGION.amazonaws.com, or ENDPOINT/BUCKET. */
+            s3BaseUrl: z.string().url().optional(),
+            /** Hand this process's AWS credentials to the server's s3() calls (else: the server's own). */
+            passCredentials: z.boolean().optional(),
+            /** Database the server stages into (dropped and created each run). Default connect_metrics_cdn. */
+            database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
@@ -89,6 +101,7 @@ export interface DownloadRules {
   updateUserAgents: string[];
   plainFields: string[] | undefined;
   s3: { region?: string; endpoint?: string; forcePathStyle?: boolean; concurrency?: number };
+  clickhouse: { s3BaseUrl?: string; passCredentials?: boolean; database: string };
 }
 
 export interface ConfigInput {
@@ -156,6 +169,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
       updateUserAgents: file.downloads?.updateUserAgents ?? ['electron-builder'],
       plainFields: file.downloads?.plainFields,
       s3: { ...(file.downloads?.s3 ?? {}) },
+      clickhouse: { ...(file.downloads?.clickhouse ?? {}), database: file.downloads?.clickhouse?.database ?? 'connect_metrics_cdn' },
     },
     posthog: {
       host: pick(env.POSTHOG_HOST, 'POSTHOG_HOST', file.posthog?.host, 'posthog.host in the config file'),

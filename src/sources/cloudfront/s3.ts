@@ -50,6 +50,8 @@ export interface S3Options {
   client?: S3Client;
   /** Stops listing and fetching; the call then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** List only: return the period's keys without fetching them (a ClickHouse server reads them itself). */
+  listOnly?: boolean;
 }
 
 export interface S3FetchResult {
@@ -61,6 +63,8 @@ export interface S3FetchResult {
   outside: number;
   /** Objects that could not be fetched after retries; the others were still fetched. */
   failed: Array<{ key: string; error: string }>;
+  /** With `listOnly`: the period's keys, sorted; nothing is fetched. */
+  keys: string[];
 }
 
 export type S3ErrorCode =
@@ -192,6 +196,7 @@ export async function fetchS3Logs(
   const seen = new Set<string>();
   const files: DiscoveredFile[] = [];
   const failed: S3FetchResult['failed'] = [];
+  const keys: string[] = [];
   const ignoredFolders: string[] = [];
   let listed = 0;
   let outside = 0;
@@ -218,6 +223,10 @@ export async function fetchS3Logs(
     // counting query filters every record by its own time), and never counted as outside.
     if (hourStart !== undefined && !(hourStart + HOUR > window.start && hourStart < window.end)) {
       outside += 1;
+      return;
+    }
+    if (options.listOnly) {
+      keys.push(key);
       return;
     }
     tasks.spawn(() =>
@@ -334,7 +343,7 @@ export async function fetchS3Logs(
     `${url}: ${listed} log objects listed for the period (${outside} outside it) in ${requests} listing requests; ` +
       `fetched ${files.length} (${(bytes / 1e6).toFixed(1)} MB)${failed.length ? `, ${failed.length} failed` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
-  return { files, listed, outside, failed };
+  return { files, listed, outside, failed, keys: keys.sort() };
 }
 
 /** The UTC days that [start, end) touches, with their `YYYY-MM-DD` text. */
