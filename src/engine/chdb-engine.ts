@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
-import type { Engine, EngineResult } from './engine.ts';
-import { toClickHousePlaceholders, type ParamSpecs } from './params.ts';
+import type { Engine, EngineResult, ExecuteRequest } from './engine.ts';
+import { toClickHousePlaceholders } from './params.ts';
 import { ConnectMetricsError, QueryError } from '../lib/errors.ts';
 
 interface JsonCompact {
@@ -42,7 +42,7 @@ export class ChdbEngine implements Engine {
   }
 
   /** Runs a query file's SQL: `{name}` placeholders are rewritten to `{name:Type}` and bound. */
-  async execute(request: { queryId: string; sql: string; values: Record<string, unknown>; specs: ParamSpecs }): Promise<EngineResult> {
+  async execute(request: ExecuteRequest): Promise<EngineResult> {
     let sql: string;
     try {
       sql = toClickHousePlaceholders(request.sql, request.specs);

@@ -5,8 +5,8 @@
  * as query parameters, bound server-side like the embedded engine's (`{name:Type}`).
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { Engine, EngineResult } from './engine.ts';
-import { toClickHousePlaceholders, type ParamSpecs } from './params.ts';
+import type { Engine, EngineResult, ExecuteRequest } from './engine.ts';
+import { toClickHousePlaceholders } from './params.ts';
 import { QueryError, UsageError, ConnectMetricsError } from '../lib/errors.ts';
 import type { SqlExecutor } from '../sources/cloudfront/logs.ts';
 
@@ -51,7 +51,7 @@ export class ClickHouseServerEngine implements Engine, SqlExecutor {
     return new ClickHouseServerEngine(this.url, database);
   }
 
-  async execute(request: { queryId: string; sql: string; values: Record<string, unknown>; specs: ParamSpecs }): Promise<EngineResult> {
+  async execute(request: ExecuteRequest): Promise<EngineResult> {
     try {
       const result = await this.client.query({
         query: toClickHousePlaceholders(request.sql, request.specs),

@@ -12,16 +12,18 @@ export interface EngineResult {
  * (chdb) over local data, or PostHog's Query API. Query text is passed unchanged; each engine
  * binds `{placeholders}` its own way.
  */
+export interface ExecuteRequest {
+  queryId: string;
+  sql: string;
+  values: Record<string, unknown>;
+  specs: ParamSpecs;
+  split?: SplitSpec | undefined;
+  /** Cancels the query (a remote engine stops retrying and polling). */
+  signal?: AbortSignal | undefined;
+}
+
 export interface Engine {
   /** A short name for logs and cache keys, e.g. `embedded` or `posthog`. */
   readonly name: string;
-  execute(request: {
-    queryId: string;
-    sql: string;
-    values: Record<string, unknown>;
-    specs: ParamSpecs;
-    split?: SplitSpec | undefined;
-    /** Cancels the query (a remote engine stops retrying and polling). */
-    signal?: AbortSignal | undefined;
-  }): Promise<EngineResult>;
+  execute(request: ExecuteRequest): Promise<EngineResult>;
 }

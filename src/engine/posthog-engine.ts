@@ -6,8 +6,7 @@
  * (`toDateTime64({from}, 6, 'UTC')`), and the engine turns the conversion off
  * (`convertToProjectTimezone: false`), so the report's timezone governs, whatever the project's is.
  */
-import type { Engine, EngineResult } from './engine.ts';
-import type { ParamSpecs } from './params.ts';
+import type { Engine, EngineResult, ExecuteRequest } from './engine.ts';
 import type { SplitSpec } from './query.ts';
 import { PostHogQueryClient, type PostHogClientOptions } from './posthog-client.ts';
 import { PostHogTooHeavyError } from './posthog-errors.ts';
@@ -28,14 +27,7 @@ export class PostHogEngine implements Engine {
     this.logger = options.logger;
   }
 
-  async execute(request: {
-    queryId: string;
-    sql: string;
-    values: Record<string, unknown>;
-    specs: ParamSpecs;
-    split?: SplitSpec | undefined;
-    signal?: AbortSignal | undefined;
-  }): Promise<EngineResult> {
+  async execute(request: ExecuteRequest): Promise<EngineResult> {
     return this.run(request.queryId, request.sql, request.values, request.split, request.signal);
   }
 

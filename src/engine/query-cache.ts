@@ -7,9 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Engine, EngineResult } from './engine.ts';
-import type { ParamSpecs } from './params.ts';
-import type { SplitSpec } from './query.ts';
+import type { Engine, EngineResult, ExecuteRequest } from './engine.ts';
 import { writeFileAtomic } from '../lib/atomic-write.ts';
 import type { Logger } from '../lib/logger.ts';
 
@@ -25,14 +23,7 @@ export class CachingEngine implements Engine {
     this.name = inner.name;
   }
 
-  async execute(request: {
-    queryId: string;
-    sql: string;
-    values: Record<string, unknown>;
-    specs: ParamSpecs;
-    split?: SplitSpec | undefined;
-    signal?: AbortSignal | undefined;
-  }): Promise<EngineResult> {
+  async execute(request: ExecuteRequest): Promise<EngineResult> {
     if (!this.isClosed(request.values)) return this.inner.execute(request);
     const key = createHash('sha256')
       .update(JSON.stringify([this.options.sourceId, request.queryId, request.sql, sortedEntries(request.values)]))

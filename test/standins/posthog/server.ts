@@ -121,7 +121,11 @@ interface Job {
   startTime: string;
   endTime?: string;
   pollsLeft: number;
+  /** An injected async fault answers exactly `pollsLeft` 202s, then waits for the query (deterministic polls). */
+  exactPolls: boolean;
   finished: boolean;
+  /** Settles when the query has run. */
+  done?: Promise<void>;
   results?: QueryResults;
   failure?: { status: number; message: string | null };
 }
@@ -403,11 +407,12 @@ async function postQuery(raw: Buffer, entry: LoggedRequest, send: Send, fault: (
       values: q.values,
       startTime: new Date().toISOString(),
       pollsLeft: rule?.kind === 'async' ? (rule.pollsUntilDone ?? 2) : 0,
+      exactPolls: rule?.kind === 'async',
       finished: false,
     };
     jobs.set(job.id, job);
     const forcedStatus = rule?.kind === 'async' ? rule.status : undefined;
-    void counted(() => execute(q)).then(
+    job.done = counted(() => execute(q)).then(
       (results) => {
         if (forcedStatus !== undefined) job.failure = failureOf(forcedStatus);
         else job.results = results;
@@ -419,6 +424,7 @@ async function postQuery(raw: Buffer, entry: LoggedRequest, send: Send, fault: (
       job.finished = true;
       job.endTime = new Date().toISOString();
     });
+    void job.done;
     return send(202, { query_status: statusOf(job, false) }, extraHeaders);
   }
 
@@ -524,12 +530,15 @@ function poll(method: string, id: string, entry: LoggedRequest, send: Send, faul
     return send(204, undefined, headers);
   }
   if (!job) return send(404, bodies.notFound(), headers);
-  if (job.pollsLeft > 0 || !job.finished) {
+  if (job.pollsLeft > 0 || (!job.finished && !job.exactPolls)) {
     if (job.pollsLeft > 0) job.pollsLeft -= 1;
     return send(202, { query_status: statusOf(job, false) }, headers);
   }
-  if (job.failure) return send(job.failure.status, { query_status: statusOf(job, true) }, headers);
-  return send(200, { query_status: statusOf(job, true) }, headers);
+  // An injected async fault promised exactly N polls: a slow machine must not add one.
+  void (job.finished ? Promise.resolve() : job.done!).then(() => {
+    if (job.failure) return send(job.failure.status, { query_status: statusOf(job, true) }, headers);
+    return send(200, { query_status: statusOf(job, true) }, headers);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
