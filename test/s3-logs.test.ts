@@ -38,7 +38,6 @@ function w3c(records: LogRecord[]): Buffer {
 }
 
 const at = (iso: string) => ({ date: iso.slice(0, 10), time: iso.slice(11, 19) });
-const DMG = '/Teleport%2520Connect-18.2.0.dmg';
 const EXE = '/Teleport%2520Connect%2520Setup-18.2.0.exe';
 const r3 = request({ ...at('2026-11-16T10:00:00'), 'c-ip': '192.0.2.3', 'cs-uri-stem': EXE });
 

@@ -4,13 +4,6 @@ import { loadCatalog, type Catalog } from '../config/catalog.ts';
 import { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { GlobalOptions, CliIo } from './main.ts';
 
-/** What every command that queries local data needs: configuration, catalog, an open engine. */
-export interface LocalSession {
-  config: AppConfig;
-  catalog: Catalog;
-  engine: ChdbEngine;
-}
-
 export async function loadSettings(opts: GlobalOptions, io: CliIo): Promise<{ config: AppConfig; catalog: Catalog }> {
   const config = await loadConfig({ configPath: opts.config, timezone: opts.timezone, dataDir: opts.dataDir, env: io.env });
   const catalog = await loadCatalog(config.catalogPath);

@@ -16,7 +16,7 @@
  * folder the logs are delivered to, static path parts included.
  *
  * Credentials, region and so on come from the AWS SDK's default chain (environment, shared config
- * and profiles, SSO, container and instance roles); this module never reads process.env itself.
+ * and profiles, SSO, container and instance roles); this module never reads the environment itself.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, utimes } from 'node:fs/promises';
