@@ -56,6 +56,7 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
       { engine, catalog, eventPrefix: config.eventPrefix, logger },
       { week, dataQuality, generatedAt: io.clock.now() },
     );
-    await publishWeeklyReport(report, { outDir, slackToken: undefined, io, logger });
+    // The demo never posts: its digest is written as slack.json.
+    await publishWeeklyReport(report, { outDir, slack: { token: undefined, channel: undefined, apiUrl: undefined }, io, logger });
   });
 }

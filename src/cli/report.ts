@@ -10,7 +10,7 @@ import { computeWeeklyReport } from '../jobs/weekly-report.ts';
 import { publishWeeklyReport } from '../sinks/publish.ts';
 
 export async function reportCommand(
-  opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string },
+  opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean },
   io: CliIo,
   logger: Logger,
 ): Promise<void> {
@@ -42,7 +42,7 @@ export async function reportCommand(
           : undefined,
       },
     );
-    await publishWeeklyReport(report, { outDir, slackToken: config.slack.token, io, logger });
+    await publishWeeklyReport(report, { outDir, slack: { ...config.slack, force: opts.force ?? false }, io, logger });
     if (source.name === 'posthog') {
       logger.info(`PostHog: ${source.requests()} requests in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }

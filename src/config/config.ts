@@ -27,7 +27,8 @@ const FileSchema = z
     catalog: z.string().min(1).optional(),
     /** Local store folder, relative to the config file. */
     dataDir: z.string().min(1).optional(),
-    slack: z.object({ channel: z.string().min(1).optional() }).strict().optional(),
+    /** Slack delivery: the channel id (C...) and, for a stand-in or a proxy, the Web API base URL. The token is SLACK_BOT_TOKEN. */
+    slack: z.object({ channel: z.string().min(1).optional(), apiUrl: z.string().url().optional() }).strict().optional(),
     /** Counting rules for installer downloads in CloudFront logs (docs/downloads.md). */
     downloads: z
       .object({
@@ -91,7 +92,7 @@ export interface AppConfig {
   dataDir: string;
   /** Where each value came from, for `--verbose` and error messages. */
   configPath: string | undefined;
-  slack: { token: string | undefined; channel: string | undefined };
+  slack: { token: string | undefined; channel: string | undefined; apiUrl: string | undefined };
   posthog: RawPostHogSettings;
   downloads: DownloadRules;
 }
@@ -163,7 +164,11 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
           ? expand(file.dataDir)
           : defaultDataDir(env),
     configPath: configPath ? resolve(configPath) : undefined,
-    slack: { token: env.SLACK_BOT_TOKEN || undefined, channel: file.slack?.channel ?? env.SLACK_CHANNEL_ID ?? undefined },
+    slack: {
+      token: env.SLACK_BOT_TOKEN || undefined,
+      channel: env.SLACK_CHANNEL_ID || file.slack?.channel || undefined,
+      apiUrl: env.SLACK_API_URL || file.slack?.apiUrl || undefined,
+    },
     downloads: {
       hosts: file.downloads?.hosts ?? [],
       updateUserAgents: file.downloads?.updateUserAgents ?? ['electron-builder'],

@@ -1,5 +1,7 @@
 import type { WeeklyReport } from '../reports/weekly-report.ts';
-import { weeklyCsvTables } from '../render/csv.ts';
+import { toCsv, weeklyCsvTables } from '../render/csv.ts';
+import { ConfigError } from '../lib/errors.ts';
+import { deliverDigest } from './slack.ts';
 import { weeklyDigest } from '../render/digest.ts';
 import { digestBlocks } from '../render/slack.ts';
 import { digestText } from '../render/text.ts';
@@ -13,14 +15,39 @@ import type { Logger } from '../lib/logger.ts';
  */
 export async function publishWeeklyReport(
   report: WeeklyReport,
-  options: { outDir: string; slackToken: string | undefined; io: { stdout: (t: string) => void }; logger: Logger },
+  options: {
+    outDir: string;
+    slack: { token: string | undefined; channel: string | undefined; apiUrl: string | undefined; force?: boolean };
+    io: { stdout: (t: string) => void };
+    logger: Logger;
+  },
 ): Promise<{ files: string[] }> {
   const digest = weeklyDigest(report);
-  // Until Slack delivery lands (issue 6) the digest is written as slack.json whether or not a token is set.
-  const json: Record<string, unknown> = { 'report.json': report, 'slack.json': digestBlocks(digest) };
-  if (options.slackToken) options.logger.warn('SLACK_BOT_TOKEN is set, but this version does not post to Slack yet: the digest is in slack.json');
-  const files = await writeReportFiles(options.outDir, { tables: weeklyCsvTables(report), json });
+  const message = digestBlocks(digest);
+  const { token, channel } = options.slack;
+  if (token && !channel) {
+    throw new ConfigError('SLACK_BOT_TOKEN is set but no channel: set SLACK_CHANNEL_ID or slack.channel in the config file', {
+      hint: 'the channel id (C...) is in the channel details in Slack',
+    });
+  }
+  const tables = weeklyCsvTables(report);
+  // Without a Slack token the digest is written as slack.json, ready for chat.postMessage.
+  const json: Record<string, unknown> = { 'report.json': report, ...(token ? {} : { 'slack.json': message }) };
+  const files = await writeReportFiles(options.outDir, { tables, json });
   options.io.stdout(digestText(digest));
   options.logger.info(`wrote ${files.length} files to ${options.outDir}`);
+  if (token && channel) {
+    const attachments = Object.entries(tables)
+      .filter(([name]) => name !== 'data_quality.csv' && name !== 'log_files.csv')
+      .map(([name, table]) => ({ filename: `${report.week.label}-${name}`, title: name, content: toCsv(table) }));
+    await deliverDigest(message, report.id, attachments, {
+      token,
+      channel,
+      apiUrl: options.slack.apiUrl,
+      force: options.slack.force ?? false,
+      notBefore: new Date(report.week.end),
+      logger: options.logger,
+    });
+  }
   return { files };
 }

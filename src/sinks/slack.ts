@@ -1,0 +1,193 @@
+/**
+ * Delivers the weekly digest to Slack, at most once per report. Slack has no idempotency key and a
+ * retried chat.postMessage after a timeout can post twice, so: every digest carries message
+ * metadata (event type + report id = week/timezone/source); before posting, the channel's history
+ * since the week ended is read for that metadata (from this bot); after an answer that was lost, the
+ * history is read again before anything is posted again. `force` posts regardless.
+ */
+import {
+  ErrorCode,
+  WebClient,
+  type WebAPIPlatformError,
+  type WebAPIRateLimitedError,
+} from '@slack/web-api';
+import { ConnectMetricsError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { sleep as abortableSleep } from '../lib/abort.ts';
+import type { SlackMessage } from '../render/slack.ts';
+
+export const DIGEST_EVENT_TYPE = 'connect_metrics_digest';
+
+/** Platform errors no retry can fix, with what to do about each. */
+const FIXES: Record<string, string> = {
+  channel_not_found: 'the channel id is wrong or the bot cannot see it: check slack.channel (SLACK_CHANNEL_ID) and invite the bot',
+  not_in_channel: 'the bot is not a member of the channel: invite it (/invite @your-bot), or grant chat:write.public',
+  is_archived: 'the channel is archived: choose another channel',
+  invalid_auth: 'SLACK_BOT_TOKEN is not a valid token: copy the bot token (xoxb-...) from the Slack app settings',
+  not_authed: 'SLACK_BOT_TOKEN is empty',
+  account_inactive: 'the bot user or its workspace is deactivated: reinstall the Slack app',
+  token_revoked: 'the token was revoked: reinstall the Slack app and set the new SLACK_BOT_TOKEN',
+  token_expired: 'the token expired: refresh it and set the new SLACK_BOT_TOKEN',
+  missing_scope: 'the Slack app lacks a scope (chat:write, channels:history, files:write): add it and reinstall',
+  msg_too_long: 'the digest is too long for one message: report this as a bug',
+  invalid_blocks: 'Slack rejected the digest blocks: report this as a bug',
+};
+
+export class SlackDeliveryError extends ConnectMetricsError {
+  readonly slackError: string | undefined;
+  constructor(message: string, options: { slackError?: string; hint?: string; cause?: unknown } = {}) {
+    super(`Slack: ${message}`, options);
+    this.slackError = options.slackError;
+  }
+}
+
+export interface SlackDeliveryOptions {
+  token: string;
+  channel: string;
+  /** e.g. http://127.0.0.1:PORT/api/ for a stand-in; default Slack's. */
+  apiUrl?: string | undefined;
+  /** Post even when this report was posted already. */
+  force?: boolean;
+  /** The earliest time the digest can have been posted (the week's end): bounds the history read. */
+  notBefore: Date;
+  logger: Logger;
+  sleep?: (ms: number) => Promise<void>;
+  /** Waits for `ratelimited` before giving up. Default 5. */
+  maxRateLimitWaits?: number;
+  /** Longest Retry-After honoured, in seconds. Default 120. */
+  maxRetryAfterSeconds?: number;
+}
+
+export interface SlackDeliveryResult {
+  status: 'posted' | 'already-posted';
+  channel: string;
+  ts: string;
+  files: string[];
+}
+
+export interface Attachment {
+  filename: string;
+  title: string;
+  content: Buffer | string;
+}
+
+type Args = Record<string, unknown>;
+
+export async function deliverDigest(
+  message: SlackMessage,
+  reportId: string,
+  attachments: Attachment[],
+  options: SlackDeliveryOptions,
+): Promise<SlackDeliveryResult> {
+  const { logger } = options;
+  const sleep = options.sleep ?? ((ms: number) => abortableSleep(ms));
+  // The SDK's own retries would repeat a post whose answer was lost: off; this module decides.
+  const client = new WebClient(options.token, {
+    ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 30_000,
+  });
+
+  /** One call; waits out `ratelimited`; platform errors that no retry fixes are thrown with their fix. */
+  const call = async <T>(method: string, args: Args, run: () => Promise<T>): Promise<T> => {
+    for (let waits = 0; ; waits++) {
+      try {
+        return await run();
+      } catch (error) {
+        const e = error as { code?: string; data?: { error?: string; needed?: string }; retryAfter?: number };
+        if (e.code === ErrorCode.RateLimitedError && waits < (options.maxRateLimitWaits ?? 5)) {
+          const seconds = Math.min((error as WebAPIRateLimitedError).retryAfter, options.maxRetryAfterSeconds ?? 120);
+          logger.warn(`Slack rate-limited ${method}; retrying in ${seconds} s as it asked`);
+          await sleep(seconds * 1000);
+          continue;
+        }
+        if (e.code === ErrorCode.PlatformError) {
+          const slackError = (error as WebAPIPlatformError).data.error;
+          const needed = e.data?.needed ? ` (needed: ${e.data.needed})` : '';
+          throw new SlackDeliveryError(`${method} failed: ${slackError}${needed}`, {
+            slackError,
+            hint: FIXES[slackError] ?? 'see https://api.slack.com/methods/' + method,
+            cause: error,
+          });
+        }
+        throw error;
+      }
+    }
+  };
+
+  const auth = await call('auth.test', {}, () => client.auth.test());
+  const me = { botId: auth.bot_id as string | undefined, userId: auth.user_id as string | undefined };
+
+  /** The digest of this report already in the channel, posted by this bot. */
+  const findPosted = async (): Promise<string | undefined> => {
+    let cursor: string | undefined;
+    do {
+      const page = await call('conversations.history', {}, () =>
+        client.conversations.history({
+          channel: options.channel,
+          oldest: String(Math.floor(options.notBefore.getTime() / 1000)),
+          include_all_metadata: true,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      for (const m of page.messages ?? []) {
+        const meta = m.metadata as { event_type?: string; event_payload?: { report_id?: string } } | undefined;
+        const mine = (me.botId && m.bot_id === me.botId) || (me.userId && m.user === me.userId);
+        if (mine && meta?.event_type === DIGEST_EVENT_TYPE && meta.event_payload?.report_id === reportId) return m.ts;
+      }
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return undefined;
+  };
+
+  if (!options.force) {
+    const existing = await findPosted();
+    if (existing) {
+      logger.info(`Slack: ${reportId} is already in the channel (ts ${existing}); not posting again (--force posts anyway)`);
+      return { status: 'already-posted', channel: options.channel, ts: existing, files: [] };
+    }
+  }
+
+  const post = () =>
+    client.chat.postMessage({
+      channel: options.channel,
+      text: message.text,
+      blocks: message.blocks as never,
+      metadata: { event_type: DIGEST_EVENT_TYPE, event_payload: { report_id: reportId } },
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+  let ts: string | undefined;
+  for (let attempt = 1; !ts; attempt++) {
+    try {
+      const res = await call('chat.postMessage', {}, post);
+      ts = res.ts as string;
+    } catch (error) {
+      if (error instanceof SlackDeliveryError) throw error;
+      // The answer was lost (timeout, reset, 5xx): the message may be posted. Look before posting again.
+      logger.warn(`Slack: no answer to chat.postMessage (${(error as Error).message}); checking the channel before trying again`);
+      await sleep(1000 * attempt);
+      const found = await findPosted();
+      if (found) {
+        ts = found;
+        break;
+      }
+      if (attempt >= 3) throw new SlackDeliveryError(`chat.postMessage failed ${attempt} times: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const files: string[] = [];
+  if (attachments.length) {
+    const res = (await call('files.uploadV2', {}, () =>
+      client.filesUploadV2({
+        channel_id: options.channel,
+        thread_ts: ts,
+        file_uploads: attachments.map((a) => ({ file: Buffer.isBuffer(a.content) ? a.content : Buffer.from(a.content), filename: a.filename, title: a.title })),
+      }),
+    )) as unknown as { files?: Array<{ files?: Array<{ id?: string }> }> };
+    for (const f of res.files ?? []) for (const g of f.files ?? []) if (g.id) files.push(g.id);
+  }
+  logger.info(`Slack: posted ${reportId} to ${options.channel} (ts ${ts}) with ${attachments.length} files`);
+  return { status: 'posted', channel: options.channel, ts, files };
+}
