@@ -1,0 +1,134 @@
+/**
+ * Slack delivery of the weekly digest, end to end through the CLI, against the Slack stand-in:
+ * exactly one post per report whatever fails, errors named with their fix.
+ */
+import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSlackStandIn, type SlackStandIn } from './standins/slack/index.ts';
+import { runCli, tempDir, writeExport } from './helpers/fixtures.ts';
+import { DIGEST_EVENT_TYPE } from '../src/sinks/slack.ts';
+
+let slack: SlackStandIn;
+let dir: string;
+let events: string;
+let run = 0;
+
+beforeAll(async () => {
+  dir = await tempDir('cm-slack-');
+  events = join(dir, 'events');
+  await writeExport(join(events, 'e.jsonl'), [
+    { event: 'connect.cluster.login', distinct_id: 'a', timestamp: '2026-11-16T10:00:00Z', properties: { 'connect.os': 'darwin' } },
+    { event: 'connect.protocol.use', distinct_id: 'b', timestamp: '2026-11-17T10:00:00Z', properties: { 'connect.protocol': '<!channel> ssh' } },
+  ]);
+});
+afterAll(async () => {
+  await slack?.close();
+});
+beforeEach(async () => {
+  await slack?.close();
+  slack = await startSlackStandIn({ channels: ['C0STANDIN', 'C0OTHER', 'C0ARCHIVED'], memberOf: ['C0STANDIN', 'C0ARCHIVED'], archived: ['C0ARCHIVED'] });
+});
+
+function report(extra: string[] = [], env: Record<string, string> = {}) {
+  run += 1;
+  return runCli(['report', '--week', '2026-W47', '--events', events, '--out', join(dir, `out-${run}`), '--data-dir', join(dir, 'data'), ...extra], {
+    env: { SLACK_BOT_TOKEN: slack.token, SLACK_CHANNEL_ID: slack.channel, SLACK_API_URL: slack.apiUrl, ...env },
+  });
+}
+
+const digests = () => slack.messages(slack.channel).filter((m) => !m.thread_ts);
+
+describe('Slack delivery', () => {
+  it('posts the digest once, with metadata, escaped text and the CSVs in its thread; a re-run posts nothing', async () => {
+    const first = await report();
+    expect(first.code, first.stderr).toBe(0);
+    expect(digests()).toHaveLength(1);
+    const posted = digests()[0]!;
+    expect(posted.metadata).toEqual({ event_type: DIGEST_EVENT_TYPE, event_payload: { report_id: '2026-W47/UTC/files' } });
+    expect(JSON.stringify(posted.blocks)).not.toContain('<!channel>');
+    expect(JSON.stringify(posted.blocks)).toContain('&lt;!channel&gt;');
+    const files = slack.files();
+    expect(files.map((f) => f.title).sort()).toEqual(['dau.csv', 'features.csv', 'platforms.csv', 'protocols.csv', 'summary.csv']);
+    expect(files.every((f) => f.thread_ts === posted.ts)).toBe(true);
+    expect(files.find((f) => f.title === 'summary.csv')!.bytes.toString()).toMatch(/^metric,value,previous,change\nwau,2,/);
+    // No slack.json when the digest was delivered.
+    expect(await readdir(join(dir, `out-${run}`))).not.toContain('slack.json');
+
+    const again = await report();
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/already in the channel/);
+    expect(digests()).toHaveLength(1);
+  });
+
+  it('a crash between posting and hearing back (answer lost): the retry finds the post and does not post again', async () => {
+    slack.inject({ method: 'chat.postMessage', acceptThenDrop: true });
+    const r = await report();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/no answer to chat.postMessage/);
+    expect(digests()).toHaveLength(1);
+    // A restart with no local state at all (new data folder) still posts nothing.
+    const restarted = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', join(dir, 'out-restart'), '--data-dir', join(dir, 'data-fresh')], {
+      env: { SLACK_BOT_TOKEN: slack.token, SLACK_CHANNEL_ID: slack.channel, SLACK_API_URL: slack.apiUrl },
+    });
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(digests()).toHaveLength(1);
+  });
+
+  it('a 5xx before posting: checks the channel, then posts once', async () => {
+    slack.inject({ method: 'chat.postMessage', status: 503 });
+    const r = await report();
+    expect(r.code, r.stderr).toBe(0);
+    expect(digests()).toHaveLength(1);
+    expect(slack.calls().filter((c) => c.method === 'chat.postMessage')).toHaveLength(2);
+  });
+
+  it('ratelimited: waits as Slack asks, then posts once', async () => {
+    slack.inject({ method: 'chat.postMessage', ratelimited: { retryAfter: 1 } });
+    const started = Date.now();
+    const r = await report();
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(r.stderr).toMatch(/rate-limited chat.postMessage; retrying in 1 s/);
+    expect(digests()).toHaveLength(1);
+  });
+
+  it('--force posts again; another app\'s message with the same metadata does not count as posted', async () => {
+    slack.addForeignMessage(slack.channel, { text: 'impostor', metadata: { event_type: DIGEST_EVENT_TYPE, event_payload: { report_id: '2026-W47/UTC/files' } } });
+    expect((await report()).code).toBe(0);
+    expect(digests().filter((m) => m.bot_id === slack.botId)).toHaveLength(1);
+    expect((await report(['--force'])).code).toBe(0);
+    expect(digests().filter((m) => m.bot_id === slack.botId)).toHaveLength(2);
+  });
+
+  it.each([
+    ['channel_not_found', { SLACK_CHANNEL_ID: 'C0NOPE' }, /check slack.channel \(SLACK_CHANNEL_ID\) and invite the bot/],
+    ['not_in_channel', { SLACK_CHANNEL_ID: 'C0OTHER' }, /invite it/],
+    ['is_archived', { SLACK_CHANNEL_ID: 'C0ARCHIVED' }, /choose another channel/],
+    ['invalid_auth', { SLACK_BOT_TOKEN: 'xoxb-wrong' }, /copy the bot token/],
+  ] as const)('%s: no retry, a message naming the fix, a non-zero exit, the CSVs still written', async (error, env, fix) => {
+    const r = await report([], env as Record<string, string>);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(error);
+    expect(r.stderr).toMatch(fix);
+    expect(await readdir(join(dir, `out-${run}`))).toContain('summary.csv');
+    expect(slack.messages()).toHaveLength(0);
+  });
+
+  it('account_inactive (a deactivated bot): stops with the fix', async () => {
+    slack.inject({ method: 'auth.test', error: 'account_inactive' });
+    const r = await report();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/account_inactive[\s\S]*reinstall the Slack app/);
+    expect(r.stderr).not.toContain(slack.token);
+  });
+
+  it('a token without a channel is a configuration error before anything is sent', async () => {
+    const r = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', join(dir, 'out-nochan'), '--data-dir', join(dir, 'data')], {
+      env: { SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.apiUrl },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no channel: set SLACK_CHANNEL_ID/);
+    expect(slack.calls()).toHaveLength(0);
+  });
+});
