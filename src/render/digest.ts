@@ -6,6 +6,7 @@
 import { DateTime } from 'luxon';
 import type { Figure, WeeklyReport } from '../reports/weekly-report.ts';
 import { figure } from '../reports/weekly-report.ts';
+import { weeklyHighlights } from '../reports/highlights.ts';
 import { totalRejected } from '../reports/data-quality.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
 
@@ -23,6 +24,8 @@ export interface Digest {
   title: string;
   subtitle: string;
   figures: Array<{ label: string; value: string; change: string }>;
+  /** What changed, in words (src/reports/highlights.ts). */
+  highlights: string[];
   tables: DigestTable[];
   /** context lines: timezone, source, data quality, caveats */
   context: string[];
@@ -107,6 +110,7 @@ export function weeklyDigest(report: WeeklyReport): Digest {
           ]
         : []),
     ],
+    highlights: weeklyHighlights(report).map((h) => h.text),
     tables: [
       {
         title: 'Daily active installations',

@@ -35,6 +35,9 @@ export function digestBlocks(digest: Digest): SlackMessage {
       })),
     },
   ];
+  if (digest.highlights.length) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Highlights*\n${digest.highlights.map((h) => `• ${escapeMrkdwn(h)}`).join('\n')}`.slice(0, SECTION_LIMIT) } });
+  }
   for (const table of digest.tables) {
     const lines = alignTable(table, codeSafe);
     let body = `*${escapeMrkdwn(table.title)}*\n\`\`\`${lines.join('\n')}\`\`\``;

@@ -12,6 +12,10 @@ export function digestText(digest: Digest): string {
   const out: string[] = [digest.title, digest.subtitle, ''];
   const width = Math.max(...digest.figures.map((f) => f.label.length));
   for (const f of digest.figures) out.push(`  ${f.label.padEnd(width)}  ${f.value.padStart(9)}  ${f.change}`);
+  if (digest.highlights.length) {
+    out.push('', 'Highlights');
+    for (const h of digest.highlights) out.push(`  - ${printable(h)}`);
+  }
   for (const table of digest.tables) {
     out.push('', table.title);
     for (const line of alignTable(table, printable)) out.push(`  ${line}`);

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { DateTime } from 'luxon';
+import { directionOf, weeklyHighlights, MIN_USERS } from '../src/reports/highlights.ts';
+import { buildWeeklyReport, type WeeklyResults } from '../src/reports/weekly-report.ts';
+import { parseWeek, previousWeek } from '../src/reports/period.ts';
+import { parseCatalog } from '../src/config/catalog.ts';
+import { emptyDataQuality } from '../src/reports/data-quality.ts';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_CATALOG } from '../src/config/config.ts';
+
+const catalog = parseCatalog(readFileSync(DEFAULT_CATALOG, 'utf8'), 'catalog');
+const week = parseWeek('2026-W47', 'UTC', new Date());
+const prev = previousWeek(week);
+
+/** A report from hand-made rows: `wau` this week and last; DAU spread evenly. */
+function reportWith(opts: { wau: [number, number]; dau: [number, number]; ssh: [number, number]; linux?: [number, number] }) {
+  const day = (w: typeof week, n: number) => w.days.map((d) => ({ day: d, active_users: n, events: n }));
+  const results: WeeklyResults = {
+    daily: [...day(prev, opts.dau[1]), ...day(week, opts.dau[0])],
+    weekly: [
+      { week: prev.days[0]!, active_users: opts.wau[1], events: 100 },
+      { week: week.days[0]!, active_users: opts.wau[0], events: 100 },
+    ],
+    features: [],
+    protocols: [
+      { week: prev.days[0]!, protocol: 'ssh', events: 9, users: opts.ssh[1] },
+      { week: week.days[0]!, protocol: 'ssh', events: 9, users: opts.ssh[0] },
+      { week: prev.days[0]!, protocol: 'db', events: 9, users: 30 },
+      { week: week.days[0]!, protocol: 'db', events: 9, users: 31 },
+    ],
+    platforms: opts.linux
+      ? [
+          { week: prev.days[0]!, os: 'linux', users: opts.linux[1] },
+          { week: week.days[0]!, os: 'linux', users: opts.linux[0] },
+        ]
+      : [],
+  };
+  return buildWeeklyReport({ week, previousWeek: prev, source: 'files', eventPrefix: 'connect.', catalog, results, dataQuality: emptyDataQuality('test'), generatedAt: DateTime.utc().toJSDate() });
+}
+
+describe('highlights', () => {
+  it('the trend rule: both weeks at least 20 installations and a change of at least 10%', () => {
+    expect(MIN_USERS).toBe(20);
+    expect(directionOf(110, 100, 110, 100)).toBe('up');
+    expect(directionOf(109, 100, 109, 100)).toBe('steady');
+    expect(directionOf(89, 100, 89, 100)).toBe('down');
+    expect(directionOf(19, 10, 19, 10)).toBe('too-few');
+    expect(directionOf(40, 19, 40, 19)).toBe('too-few');
+  });
+
+  it('says WAU rose, with the size, when it did; and follows the figure when it changes', () => {
+    const up = weeklyHighlights(reportWith({ wau: [1200, 1000], dau: [500, 500], ssh: [300, 300] }));
+    expect(up.find((h) => h.subject === 'wau')!.text).toBe('Weekly active installations rose 20% (1,000 → 1,200).');
+    const down = weeklyHighlights(reportWith({ wau: [850, 1000], dau: [500, 500], ssh: [300, 300] }));
+    expect(down.find((h) => h.subject === 'wau')!.text).toBe('Weekly active installations fell 15% (1,000 → 850).');
+    const flat = weeklyHighlights(reportWith({ wau: [1050, 1000], dau: [500, 500], ssh: [300, 300] }));
+    expect(flat.find((h) => h.subject === 'wau')!.text).toBe('Weekly active installations held steady (1,000 → 1,050, +5%).');
+    const small = weeklyHighlights(reportWith({ wau: [15, 5], dau: [3, 1], ssh: [3, 1] }));
+    expect(small.find((h) => h.subject === 'wau')!.direction).toBe('too-few');
+    expect(small.find((h) => h.subject === 'wau')!.text).toMatch(/too few installations to call a trend/);
+  });
+
+  it('stickiness in words: average DAU / WAU', () => {
+    // 500/1000 = 50% last week, 300/1000 = 30% this week: a 40% relative fall.
+    const h = weeklyHighlights(reportWith({ wau: [1000, 1000], dau: [300, 500], ssh: [300, 300] })).find((x) => x.subject === 'stickiness')!;
+    expect(h.direction).toBe('down');
+    expect(h.text).toBe('Stickiness fell 40% (50% → 30%).');
+  });
+
+  it('names the protocol and platform that moved most, ignoring small or steady ones', () => {
+    const hs = weeklyHighlights(reportWith({ wau: [1000, 1000], dau: [500, 500], ssh: [260, 200], linux: [60, 100] }));
+    expect(hs.find((h) => h.subject.startsWith('protocol:'))!.text).toBe('Protocol that grew most: `ssh`, 200 → 260 installations (+30%).');
+    expect(hs.find((h) => h.subject.startsWith('platform:'))!.text).toBe('Platform that shrank most: `linux`, 100 → 60 installations (−40%).');
+    // db moved 30 -> 31 (steady): never named. A steady ssh leaves no protocol highlight at all.
+    const none = weeklyHighlights(reportWith({ wau: [1000, 1000], dau: [500, 500], ssh: [300, 305] }));
+    expect(none.some((h) => h.subject.startsWith('protocol:'))).toBe(false);
+  });
+});
