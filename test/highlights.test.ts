@@ -76,3 +76,43 @@ describe('highlights', () => {
     expect(none.some((h) => h.subject.startsWith('protocol:'))).toBe(false);
   });
 });
+
+describe('history highlights: the 12-week trend and new events', () => {
+  const trendReport = (firstWau: number, lastWau: number, firstSeen: Array<{ event: string; first_seen: string; users: number }>) => {
+    const weeks = Array.from({ length: 12 }, (_, i) => week.start.minus({ weeks: 11 - i }).toISODate()!);
+    const results: WeeklyResults = {
+      daily: [],
+      weekly: weeks.map((w, i) => ({ week: w, active_users: i === 0 ? firstWau : i === 11 ? lastWau : 100, events: 1 })),
+      features: [],
+      protocols: [],
+      platforms: [],
+      firstSeen,
+    };
+    return buildWeeklyReport({ week, previousWeek: prev, source: 'files', eventPrefix: 'connect.', catalog, results, dataQuality: emptyDataQuality('t'), generatedAt: new Date() });
+  };
+  // The look-back starts 12 weeks before 2026-W47: Monday 2026-08-24.
+  const old = { event: 'connect.cluster.login', first_seen: '2026-08-25', users: 900 };
+
+  it('calls the 12-week trend when the data covers it, and names events first seen this week', () => {
+    const r = trendReport(400, 600, [old, { event: 'connect.vnet.start', first_seen: '2026-11-18', users: 42 }]);
+    expect(r.historyCovered).toBe(true);
+    const hs = weeklyHighlights(r);
+    expect(hs.find((h) => h.subject === 'trend')!.text).toBe('Over 12 weeks, weekly active installations rose 50% (400 in the week of 2026-08-31 → 600).');
+    expect(hs.find((h) => h.subject === 'new-events')!.text).toBe('New this week, never seen in the 12 weeks before: `connect.vnet.start` (42 installations).');
+  });
+
+  it('follows the figures: a fall, and no new events when none is new', () => {
+    const hs = weeklyHighlights(trendReport(600, 300, [old]));
+    expect(hs.find((h) => h.subject === 'trend')!.text).toMatch(/^Over 12 weeks, weekly active installations fell 50%/);
+    expect(hs.some((h) => h.subject === 'new-events')).toBe(false);
+  });
+
+  it('says so, and claims nothing, when the data starts inside the 12 weeks', () => {
+    const r = trendReport(400, 600, [{ event: 'connect.cluster.login', first_seen: '2026-10-20', users: 900 }, { event: 'connect.vnet.start', first_seen: '2026-11-18', users: 42 }]);
+    expect(r.historyCovered).toBe(false);
+    expect(r.newEvents).toEqual([]);
+    const hs = weeklyHighlights(r);
+    expect(hs.find((h) => h.subject === 'history')!.text).toMatch(/covers less than 12 weeks/);
+    expect(hs.some((h) => h.subject === 'trend' || h.subject === 'new-events')).toBe(false);
+  });
+});

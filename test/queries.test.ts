@@ -98,7 +98,14 @@ describe('every query on the embedded engine', () => {
 
   // A new query needs its own hand-checked test below; this list makes forgetting one fail.
   it('every registered events query has a hand-checked test in this block', () => {
-    expect(eventQueries.map((q) => q.id).sort()).toEqual(['active_users_daily', 'active_users_weekly', 'feature_usage', 'platform_share', 'protocol_usage']);
+    expect(eventQueries.map((q) => q.id).sort()).toEqual([
+      'active_users_daily',
+      'active_users_weekly',
+      'event_first_seen',
+      'feature_usage',
+      'platform_share',
+      'protocol_usage',
+    ]);
     expect(allQueries.filter((q) => q.reads === 'cdn_requests').map((q) => q.id)).toEqual(['downloads_daily']); // test/downloads.test.ts
   });
 
@@ -141,6 +148,15 @@ describe('every query on the embedded engine', () => {
       { week: '2026-11-16', os: 'macos', users: 1 },
       { week: '2026-11-16', os: 'unknown', users: 1 },
       { week: '2026-11-16', os: 'windows', users: 1 },
+    ]);
+  });
+
+  it('event_first_seen: the first day of each connect.* event within the look-back (earlier history ignored)', async () => {
+    expect(await runQuery(engine, queries.event_first_seen, params)).toEqual([
+      { event: 'connect.cluster.login', first_seen: '2026-11-16', users: 1 }, // d's login of Nov 1 is before the look-back
+      { event: 'connect.protcol.run', first_seen: '2026-11-16', users: 1 },
+      { event: 'connect.protocol.use', first_seen: '2026-11-10', users: 2 },
+      { event: 'connect.vnet.start', first_seen: '2026-11-18', users: 1 },
     ]);
   });
 

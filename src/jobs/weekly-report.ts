@@ -36,21 +36,38 @@ export function standardParams(ctx: Pick<ReportContext, 'catalog' | 'eventPrefix
   };
 }
 
+/** Weeks of history for the trend line and for telling a new event from an old one. */
+export const TREND_WEEKS = 12;
+
 export async function collectWeeklyResults(ctx: ReportContext, week: Week): Promise<WeeklyResults> {
   const prev = previousWeek(week);
   const params = standardParams(ctx, { from: toInstant(prev.start), to: toInstant(week.end) }, week.timezone);
+  // The weekly query covers the trend's 12 weeks (the week and the one before among them).
+  const trendParams = { ...params, from: toInstant(week.start.minus({ weeks: TREND_WEEKS - 1 })) };
+  const historyParams = { ...params, from: toInstant(week.start.minus({ weeks: TREND_WEEKS })) };
   const started = Date.now();
   // All at once (a remote engine limits how many run in parallel: PostHog 2 in flight); when one
   // fails for good, the others are cancelled rather than left retrying.
-  const run = <Q extends Parameters<typeof runQuery>[1]>(q: Q) => (signal: AbortSignal) => runQuery(ctx.engine, q, params, { signal });
-  const [daily, weekly, features, protocols, platforms] = (await allOrAbort<unknown>([
+  const run =
+    <Q extends Parameters<typeof runQuery>[1]>(q: Q, values: Record<string, unknown> = params) =>
+    (signal: AbortSignal) =>
+      runQuery(ctx.engine, q, values, { signal });
+  const [daily, weekly, features, protocols, platforms, firstSeen] = (await allOrAbort<unknown>([
     run(queries.active_users_daily),
-    run(queries.active_users_weekly),
+    run(queries.active_users_weekly, trendParams),
     run(queries.feature_usage),
     run(queries.protocol_usage),
     run(queries.platform_share),
-  ])) as [WeeklyResults['daily'], WeeklyResults['weekly'], WeeklyResults['features'], WeeklyResults['protocols'], WeeklyResults['platforms']];
-  const results: WeeklyResults = { daily, weekly, features, protocols, platforms };
+    run(queries.event_first_seen, historyParams),
+  ])) as [
+    WeeklyResults['daily'],
+    WeeklyResults['weekly'],
+    WeeklyResults['features'],
+    WeeklyResults['protocols'],
+    WeeklyResults['platforms'],
+    WeeklyResults['firstSeen'],
+  ];
+  const results: WeeklyResults = { daily, weekly, features, protocols, platforms, firstSeen };
   ctx.logger.debug('report queries done', { engine: ctx.engine.name, ms: Date.now() - started });
   return results;
 }

@@ -6,6 +6,7 @@ import type { QueryDefinition } from '../engine/query.ts';
 import active_users_daily from './active_users_daily.ts';
 import active_users_weekly from './active_users_weekly.ts';
 import downloads_daily from './downloads_daily.ts';
+import event_first_seen from './event_first_seen.ts';
 import feature_usage from './feature_usage.ts';
 import platform_share from './platform_share.ts';
 import protocol_usage from './protocol_usage.ts';
@@ -14,6 +15,7 @@ export const queries = {
   active_users_daily,
   active_users_weekly,
   downloads_daily,
+  event_first_seen,
   feature_usage,
   platform_share,
   protocol_usage,

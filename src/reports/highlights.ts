@@ -87,5 +87,28 @@ export function weeklyHighlights(report: WeeklyReport): Highlight[] {
   moved('feature', 'Feature', report.features.map((f) => ({ name: f.feature, users: f.users, previousUsers: f.previous.users })));
   moved('protocol', 'Protocol', report.protocols.map((p) => ({ name: p.protocol, users: p.users, previousUsers: p.previous.users })));
   moved('platform', 'Platform', report.platforms.map((p) => ({ name: p.os, users: p.users, previousUsers: p.previous.users })));
+
+  if (!report.historyCovered) {
+    out.push({ subject: 'history', direction: 'too-few', change: null, text: 'The data covers less than 12 weeks: no 12-week trend and no "new event" is called.' });
+    return out;
+  }
+  const first = report.trend[0];
+  const last = report.trend.at(-1);
+  if (first && last && report.trend.length >= 12) {
+    const d = directionOf(last.wau, first.wau, last.wau, first.wau);
+    const change = first.wau === 0 ? null : last.wau / first.wau - 1;
+    const span = `${int(first.wau)} in the week of ${first.week} → ${int(last.wau)}`;
+    const text =
+      d === 'up' || d === 'down'
+        ? `Over 12 weeks, weekly active installations ${d === 'up' ? 'rose' : 'fell'} ${change === null ? '' : `${pct(change)} `}(${span}).`
+        : d === 'steady'
+          ? `Over 12 weeks, weekly active installations held steady (${span}).`
+          : `Over 12 weeks: ${span}; too few installations to call a trend.`;
+    out.push({ subject: 'trend', direction: d, change, text });
+  }
+  if (report.newEvents.length) {
+    const names = report.newEvents.map((e) => `\`${e.event.replace(/`/g, "'")}\` (${int(e.users)} installations)`);
+    out.push({ subject: 'new-events', direction: 'up', change: null, text: `New this week, never seen in the 12 weeks before: ${names.join(', ')}.` });
+  }
   return out;
 }

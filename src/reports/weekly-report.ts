@@ -9,6 +9,7 @@ import type active_users_weekly from '../queries/active_users_weekly.ts';
 import type feature_usage from '../queries/feature_usage.ts';
 import type protocol_usage from '../queries/protocol_usage.ts';
 import type platform_share from '../queries/platform_share.ts';
+import type event_first_seen from '../queries/event_first_seen.ts';
 import type { Catalog } from '../config/catalog.ts';
 import type { Week } from './period.ts';
 import type { DataQuality } from './data-quality.ts';
@@ -20,6 +21,8 @@ export interface WeeklyResults {
   features: Array<RowOf<typeof feature_usage>>;
   protocols: Array<RowOf<typeof protocol_usage>>;
   platforms: Array<RowOf<typeof platform_share>>;
+  /** Absent in reports built without the look-back (then no trend and no new events are claimed). */
+  firstSeen?: Array<RowOf<typeof event_first_seen>>;
 }
 
 /** A figure with last week's value; `change` = value / previous - 1, null when previous is 0. */
@@ -86,6 +89,12 @@ export interface WeeklyReport {
   dataQuality: DataQuality;
   /** Present when the report was given CDN logs (--downloads). */
   downloads?: DownloadsSection;
+  /** WAU of each of the last 12 weeks the data covers (oldest first), for the trend line. */
+  trend: Array<{ week: string; wau: number }>;
+  /** Whether the data reaches back over the whole trend window (else no trend and no "new" is claimed). */
+  historyCovered: boolean;
+  /** connect.* events first seen in the report week (the data reaching back over the look-back). */
+  newEvents: Array<{ event: string; firstSeen: string; users: number }>;
 }
 
 export interface BuildInput {
@@ -193,5 +202,27 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     platforms,
     dataQuality: input.dataQuality,
     ...(input.downloads ? { downloads: input.downloads } : {}),
+    ...history(results, week),
   };
+}
+
+/**
+ * The 12-week trend and the new events, when the data covers the look-back: the earliest event of
+ * the look-back must fall in its first week, else "new" and the trend would only reflect where the
+ * data starts.
+ */
+function history(results: WeeklyResults, week: Week): Pick<WeeklyReport, 'trend' | 'historyCovered' | 'newEvents'> {
+  const firstSeen = results.firstSeen ?? [];
+  const lookbackStart = week.start.minus({ weeks: 12 }).toISODate()!;
+  const lookbackFirstWeekEnd = week.start.minus({ weeks: 11 }).toISODate()!;
+  const earliest = firstSeen.reduce<string | undefined>((m, r) => (m === undefined || r.first_seen < m ? r.first_seen : m), undefined);
+  const historyCovered = earliest !== undefined && earliest >= lookbackStart && earliest < lookbackFirstWeekEnd;
+  const trend = results.weekly.filter((r) => r.week <= week.days[0]!).map((r) => ({ week: r.week, wau: r.active_users }));
+  const newEvents = historyCovered
+    ? firstSeen
+        .filter((r) => r.first_seen >= week.days[0]!)
+        .map((r) => ({ event: r.event, firstSeen: r.first_seen, users: r.users }))
+        .sort((a, b) => (a.event < b.event ? -1 : 1))
+    : [];
+  return { trend, historyCovered, newEvents };
 }
