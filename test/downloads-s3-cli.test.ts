@@ -8,25 +8,19 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3StandIn, type S3StandIn } from './standins/s3/index.ts';
 import { parseCsv, runCli, tempDir, writeExport } from './helpers/fixtures.ts';
+import { useAwsCredentials } from './helpers/aws-env.ts';
 import { request, writeW3c } from './helpers/cdn-logs.ts';
 
 let s3: S3StandIn;
-const saved: Record<string, string | undefined> = {};
+let restoreEnv: (() => void) | undefined;
 
 beforeAll(async () => {
   s3 = await startS3StandIn({ buckets: ['logs'] });
   // The production client takes credentials from the standard AWS chain: here, the environment.
-  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'AWS_PROFILE']) saved[k] = process.env[k];
-  process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
-  process.env.AWS_REGION = 'us-east-1';
-  delete process.env.AWS_PROFILE;
+  restoreEnv = useAwsCredentials(s3.credentials);
 }, 60_000);
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv?.();
   await s3?.close();
 });
 

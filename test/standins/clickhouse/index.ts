@@ -7,7 +7,7 @@
  * The production client is pointed at `url` with `username`/`password` unchanged; this is the other
  * side of the wire.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startChildServer, type ChildServer } from '../child-server.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -40,7 +40,6 @@ export interface ClickHouseStandIn {
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(HERE, 'server.ts');
 const REPO = resolve(HERE, '..', '..', '..');
-const STARTUP_TIMEOUT_MS = 60_000;
 
 export async function startClickHouseStandIn(opts: ClickHouseStandInOptions = {}): Promise<ClickHouseStandIn> {
   const ownDir = opts.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'clickhouse-standin-')) : undefined;
@@ -53,47 +52,14 @@ export async function startClickHouseStandIn(opts: ClickHouseStandInOptions = {}
     if (ownDir) await rm(ownDir, { recursive: true, force: true });
   };
 
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, JSON.stringify(config)], {
-    cwd: REPO,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: process.env,
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-20_000);
-    if (process.env.CLICKHOUSE_STANDIN_DEBUG) process.stderr.write(chunk);
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-
-  let port: number;
+  let server: ChildServer;
   try {
-    port = await new Promise<number>((resolvePort, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`the ClickHouse stand-in did not start within ${STARTUP_TIMEOUT_MS} ms\n${stderr}`)), STARTUP_TIMEOUT_MS);
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (chunk: string) => {
-        out += chunk;
-        const m = /^listening (\d+)$/m.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolvePort(Number(m[1]));
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the ClickHouse stand-in exited with code ${code} before listening\n${stderr}`));
-      });
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
+    server = await startChildServer({ name: 'ClickHouse stand-in', entry: SERVER, cwd: REPO, config, debug: Boolean(process.env.CLICKHOUSE_STANDIN_DEBUG) });
   } catch (error) {
-    await stop(child, exited);
     await removeOwnDir();
     throw error;
   }
+  const port = server.port;
 
   const url = `http://127.0.0.1:${port}`;
   const adminCall = async (method: string, path: string): Promise<unknown> => {
@@ -114,7 +80,7 @@ export async function startClickHouseStandIn(opts: ClickHouseStandInOptions = {}
     },
     close() {
       closed ??= (async () => {
-        await stop(child, exited);
+        await server.stop();
         await removeOwnDir();
       })();
       return closed;
@@ -122,14 +88,3 @@ export async function startClickHouseStandIn(opts: ClickHouseStandInOptions = {}
   };
 }
 
-/** Closes the child's stdin (its signal to exit), then SIGTERM, then SIGKILL. */
-async function stop(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const within = (ms: number) => Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
-  child.stdin?.end();
-  if (await within(5000)) return;
-  child.kill('SIGTERM');
-  if (await within(3000)) return;
-  child.kill('SIGKILL');
-  await exited;
-}

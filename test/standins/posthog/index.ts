@@ -6,7 +6,7 @@
  *
  * The production client is pointed at `url` unchanged; this is the other side of the wire.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startChildServer, type ChildServer } from '../child-server.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -59,7 +59,6 @@ export interface StandIn {
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(HERE, 'server.ts');
 const REPO = resolve(HERE, '..', '..', '..');
-const STARTUP_TIMEOUT_MS = 60_000;
 
 export async function startPostHogStandIn(opts: StandInOptions = {}): Promise<StandIn> {
   const dataDir = await mkdtemp(join(tmpdir(), 'posthog-standin-'));
@@ -78,47 +77,14 @@ export async function startPostHogStandIn(opts: StandInOptions = {}): Promise<St
     maxConcurrent: opts.maxConcurrent ?? 3,
     queryDelayMs: opts.queryDelayMs ?? 0,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, JSON.stringify(config)], {
-    cwd: REPO,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: process.env,
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-20_000);
-    if (process.env.POSTHOG_STANDIN_DEBUG) process.stderr.write(chunk);
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-
-  let port: number;
+  let server: ChildServer;
   try {
-    port = await new Promise<number>((resolvePort, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`the PostHog stand-in did not start within ${STARTUP_TIMEOUT_MS} ms\n${stderr}`)), STARTUP_TIMEOUT_MS);
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (chunk: string) => {
-        out += chunk;
-        const m = /^listening (\d+)$/m.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolvePort(Number(m[1]));
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the PostHog stand-in exited with code ${code} before listening\n${stderr}`));
-      });
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
+    server = await startChildServer({ name: 'PostHog stand-in', entry: SERVER, cwd: REPO, config, debug: Boolean(process.env.POSTHOG_STANDIN_DEBUG) });
   } catch (error) {
-    await stop(child, exited);
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
+  const port = server.port;
 
   const url = `http://127.0.0.1:${port}`;
   const adminCall = async (method: string, path: string, body?: unknown): Promise<unknown> => {
@@ -148,7 +114,7 @@ export async function startPostHogStandIn(opts: StandInOptions = {}): Promise<St
     },
     close() {
       closed ??= (async () => {
-        await stop(child, exited);
+        await server.stop();
         await rm(dataDir, { recursive: true, force: true });
       })();
       return closed;
@@ -156,14 +122,3 @@ export async function startPostHogStandIn(opts: StandInOptions = {}): Promise<St
   };
 }
 
-/** Closes the child's stdin (its signal to exit), then SIGTERM, then SIGKILL. */
-async function stop(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const within = (ms: number) => Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
-  child.stdin?.end();
-  if (await within(5000)) return;
-  child.kill('SIGTERM');
-  if (await within(3000)) return;
-  child.kill('SIGKILL');
-  await exited;
-}
