@@ -14,7 +14,7 @@ const prev = previousWeek(week);
 
 /** A report from hand-made rows: `wau` this week and last; DAU spread evenly. */
 function reportWith(opts: { wau: [number, number]; dau: [number, number]; ssh: [number, number]; linux?: [number, number] }) {
-  const day = (w: typeof week, n: number) => w.days.map((d) => ({ day: d, active_users: n, events: n }));
+  const day = (w: typeof week, n: number) => w.days.map((d) => ({ day: d, active_users: n, events: n, late_events: 0 }));
   const results: WeeklyResults = {
     daily: [...day(prev, opts.dau[1]), ...day(week, opts.dau[0])],
     weekly: [
@@ -114,5 +114,39 @@ describe('history highlights: the 12-week trend and new events', () => {
     const hs = weeklyHighlights(r);
     expect(hs.find((h) => h.subject === 'history')!.text).toMatch(/covers less than 12 weeks/);
     expect(hs.some((h) => h.subject === 'trend' || h.subject === 'new-events')).toBe(false);
+  });
+});
+
+describe('completeness of the week', () => {
+  const build = (thisWeek: number[], before: number[], late: number[] = [0, 0, 0, 0, 0, 0, 0]) => {
+    const results: WeeklyResults = {
+      daily: [
+        ...prev.days.map((d, i) => ({ day: d, active_users: 1, events: before[i]!, late_events: 0 })),
+        ...week.days.map((d, i) => ({ day: d, active_users: 1, events: thisWeek[i]!, late_events: late[i]! })).filter((r) => r.events > 0),
+      ],
+      weekly: [],
+      features: [],
+      protocols: [],
+      platforms: [],
+    };
+    return buildWeeklyReport({ week, previousWeek: prev, source: 'files', eventPrefix: 'connect.', catalog, results, dataQuality: emptyDataQuality('t'), generatedAt: new Date() }).completeness;
+  };
+
+  it('flags a day with no events, and a day under half the same weekday a week before', () => {
+    // Mon..Sun. Saturday is quiet both weeks (weekends are): not flagged. Wednesday has nothing;
+    // Friday has 40 against 100.
+    const c = build([100, 100, 0, 100, 40, 30, 30], [100, 100, 100, 100, 100, 30, 30], [1, 0, 0, 2, 0, 0, 0]);
+    expect(c.suspectDays).toEqual([
+      { date: '2026-11-18', events: 0, weekBefore: 100 },
+      { date: '2026-11-20', events: 40, weekBefore: 100 },
+    ]);
+    expect(c.lateEvents).toBe(3);
+    expect(c.firstDay).toBe('2026-11-16');
+    expect(c.lastDay).toBe('2026-11-22');
+  });
+
+  it('a normal week raises nothing', () => {
+    const c = build([90, 100, 110, 100, 95, 30, 35], [100, 100, 100, 100, 100, 30, 30]);
+    expect(c.suspectDays).toEqual([]);
   });
 });

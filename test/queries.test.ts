@@ -73,7 +73,8 @@ describe('every query on the embedded engine', () => {
       { event: '$pageview', distinct_id: 'c', timestamp: '2026-11-16T12:00:00Z' },
       { event: 'connect.protocol.use', distinct_id: 'd', timestamp: '2026-11-10T09:00:00Z' },
       { event: 'connect.cluster.login', distinct_id: 'd', timestamp: '2026-11-01T09:00:00Z', properties: { 'connect.os': 'linux' } },
-      { event: 'connect.vnet.start', distinct_id: 'e', timestamp: '2026-11-18T23:59:59Z' },
+      // Arrived two days late.
+      { event: 'connect.vnet.start', distinct_id: 'e', timestamp: '2026-11-18T23:59:59Z', created_at: '2026-11-20T23:59:59Z' },
       { event: 'connect.vnet.start', distinct_id: 'e', timestamp: '2026-11-23T00:00:00Z' },
     ]);
     engine = ChdbEngine.open(join(dir, 'data', 'clickhouse'));
@@ -111,10 +112,10 @@ describe('every query on the embedded engine', () => {
 
   it('active_users_daily', async () => {
     expect(await runQuery(engine, queries.active_users_daily, params)).toEqual([
-      { day: '2026-11-10', active_users: 1, events: 1 },
-      { day: '2026-11-16', active_users: 2, events: 2 },
-      { day: '2026-11-17', active_users: 1, events: 1 },
-      { day: '2026-11-18', active_users: 1, events: 1 },
+      { day: '2026-11-10', active_users: 1, events: 1, late_events: 0 },
+      { day: '2026-11-16', active_users: 2, events: 2, late_events: 0 },
+      { day: '2026-11-17', active_users: 1, events: 1, late_events: 0 },
+      { day: '2026-11-18', active_users: 1, events: 1, late_events: 1 },
     ]);
   });
 

@@ -35,6 +35,7 @@ describe('Slack text', () => {
     title: 'T <!here>',
     subtitle: 'sub',
     figures: [{ label: 'WAU', value: '10', change: '+5.0%' }],
+    warnings: [],
     highlights: ['Feature that grew most: `<!here>`'],
     tables: [{ title: 'Protocols', header: ['protocol', 'users'], numeric: [false, true], rows: [['<!channel>', '3'], ['x`y', '1']] }],
     context: ['ctx <@U1>'],

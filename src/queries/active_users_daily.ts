@@ -4,7 +4,7 @@ import { param } from '../engine/params.ts';
 
 export default defineQuery({
   id: 'active_users_daily',
-  description: 'Active installations (distinct distinct_id with a connect.* event) and events per calendar day in the report timezone',
+  description: 'Active installations (distinct distinct_id with a connect.* event), events and late events per calendar day in the report timezone',
   params: {
     from: param.instant('start of the period (inclusive), UTC'),
     to: param.instant('end of the period (exclusive), UTC'),
@@ -14,12 +14,14 @@ export default defineQuery({
     user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
   split: { grain: 'day', keys: ['day'] },
-  row: z.object({ day: z.string(), active_users: count(), events: count() }),
+  // late_events: arrived (created_at, PostHog's ingestion time) more than 24 hours after their timestamp.
+  row: z.object({ day: z.string(), active_users: count(), events: count(), late_events: count() }),
   sql: `
 SELECT
     toDate(toTimeZone(timestamp, {timezone})) AS day,
     count(DISTINCT distinct_id) AS active_users,
-    count() AS events
+    count() AS events,
+    countIf(dateDiff('second', timestamp, created_at) > 86400) AS late_events
 FROM events
 WHERE startsWith(event, {prefix})
     AND timestamp >= toDateTime64({from}, 6, 'UTC')

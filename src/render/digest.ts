@@ -24,6 +24,8 @@ export interface Digest {
   title: string;
   subtitle: string;
   figures: Array<{ label: string; value: string; change: string }>;
+  /** Loud warnings shown first: the week looks incomplete. */
+  warnings: string[];
   /** What changed, in words (src/reports/highlights.ts). */
   highlights: string[];
   tables: DigestTable[];
@@ -84,6 +86,8 @@ export function weeklyDigest(report: WeeklyReport): Digest {
         `${formatInt(dq.duplicates)} duplicates removed` +
         (dq.ignoredFiles.length ? `; ${dq.ignoredFiles.length} non-event files skipped` : '')
       : `Data: ${dq.origin} (PostHog deduplicates and validates events at ingestion)`,
+    `Coverage: events from ${report.completeness.firstDay || 'no day'} to ${report.completeness.lastDay || 'no day'}; ` +
+      `${formatInt(report.completeness.lateEvents)} events arrived more than 24 hours late.`,
     'Counts installations that opted in to usage data; an installation is one app install per OS user, not a person.',
   ];
   return {
@@ -110,6 +114,13 @@ export function weeklyDigest(report: WeeklyReport): Digest {
           ]
         : []),
     ],
+    warnings: report.completeness.suspectDays.length
+      ? [
+          `The week looks incomplete: ${report.completeness.suspectDays
+            .map((d) => `${DateTime.fromISO(d.date).toFormat('ccc MMM d')} had ${d.events === 0 ? 'no events' : `${formatInt(d.events)} events against ${formatInt(d.weekBefore)} a week before`}`)
+            .join('; ')}. Ingestion may be broken or late: check before reading the figures.`,
+        ]
+      : [],
     highlights: weeklyHighlights(report).map((h) => h.text),
     tables: [
       {

@@ -35,6 +35,7 @@ export function digestBlocks(digest: Digest): SlackMessage {
       })),
     },
   ];
+  for (const w of digest.warnings) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `:warning: *${escapeMrkdwn(w)}*`.slice(0, SECTION_LIMIT) } });
   if (digest.highlights.length) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Highlights*\n${digest.highlights.map((h) => `• ${escapeMrkdwn(h)}`).join('\n')}`.slice(0, SECTION_LIMIT) } });
   }

@@ -12,6 +12,7 @@ export function digestText(digest: Digest): string {
   const out: string[] = [digest.title, digest.subtitle, ''];
   const width = Math.max(...digest.figures.map((f) => f.label.length));
   for (const f of digest.figures) out.push(`  ${f.label.padEnd(width)}  ${f.value.padStart(9)}  ${f.change}`);
+  for (const w of digest.warnings) out.push('', `WARNING: ${printable(w)}`);
   if (digest.highlights.length) {
     out.push('', 'Highlights');
     for (const h of digest.highlights) out.push(`  - ${printable(h)}`);

@@ -95,6 +95,18 @@ export interface WeeklyReport {
   historyCovered: boolean;
   /** connect.* events first seen in the report week (the data reaching back over the look-back). */
   newEvents: Array<{ event: string; firstSeen: string; users: number }>;
+  /** How complete the week looks (src/reports/completeness). */
+  completeness: Completeness;
+}
+
+export interface Completeness {
+  /** First and last day of the report week with connect.* events ('' when none). */
+  firstDay: string;
+  lastDay: string;
+  /** Events of the week that arrived more than 24 hours after their timestamp. */
+  lateEvents: number;
+  /** Days of the week with no event at all, or under half the events of the same weekday the week before. */
+  suspectDays: Array<{ date: string; events: number; weekBefore: number }>;
 }
 
 export interface BuildInput {
@@ -203,7 +215,22 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     dataQuality: input.dataQuality,
     ...(input.downloads ? { downloads: input.downloads } : {}),
     ...history(results, week),
+    completeness: completeness(results, week, previousWeek),
   };
+}
+
+/**
+ * A week looks incomplete when a day has no event at all, or fewer than half the events of the
+ * same weekday a week before (weekdays, not a plain median: weekends are far quieter by nature).
+ */
+function completeness(results: WeeklyResults, week: Week, prev: Week): Completeness {
+  const byDay = new Map(results.daily.map((r) => [r.day, r]));
+  const withEvents = week.days.filter((d) => (byDay.get(d)?.events ?? 0) > 0);
+  const suspectDays = week.days
+    .map((date, i) => ({ date, events: byDay.get(date)?.events ?? 0, weekBefore: byDay.get(prev.days[i]!)?.events ?? 0 }))
+    .filter((d) => d.events === 0 || d.events < d.weekBefore / 2);
+  const lateEvents = week.days.reduce((s, d) => s + (byDay.get(d)?.late_events ?? 0), 0);
+  return { firstDay: withEvents[0] ?? '', lastDay: withEvents.at(-1) ?? '', lateEvents, suspectDays };
 }
 
 /**

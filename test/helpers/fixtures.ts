@@ -11,6 +11,8 @@ export interface TestEvent {
   timestamp: string;
   properties?: Record<string, unknown>;
   person_properties?: Record<string, unknown>;
+  /** Ingestion time; default the timestamp. */
+  created_at?: string;
 }
 
 let counter = 0;
@@ -30,8 +32,8 @@ export function exportLine(e: TestEvent): string {
     person_properties: e.person_properties ?? {},
     elements_chain: '',
     timestamp: e.timestamp,
-    created_at: e.timestamp,
-    _inserted_at: e.timestamp,
+    created_at: e.created_at ?? e.timestamp,
+    _inserted_at: e.created_at ?? e.timestamp,
   });
 }
 
