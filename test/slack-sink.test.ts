@@ -49,7 +49,18 @@ describe('Slack delivery', () => {
     expect(JSON.stringify(posted.blocks)).not.toContain('<!channel>');
     expect(JSON.stringify(posted.blocks)).toContain('&lt;!channel&gt;');
     const files = slack.files();
-    expect(files.map((f) => f.title).sort()).toEqual(['dau.csv', 'features.csv', 'platforms.csv', 'protocols.csv', 'summary.csv']);
+    expect(files.map((f) => f.title).sort()).toEqual([
+      'Daily active installations',
+      'Platform share of active installations',
+      // no 12-week trend chart: the data has one week
+      'dau.csv',
+      'features.csv',
+      'platforms.csv',
+      'protocols.csv',
+      'summary.csv',
+    ]);
+    // The charts are PNG images.
+    expect(files.filter((f) => f.filename.endsWith('.png')).every((f) => f.bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))).toBe(true);
     expect(files.every((f) => f.thread_ts === posted.ts)).toBe(true);
     expect(files.find((f) => f.title === 'summary.csv')!.bytes.toString()).toMatch(/^metric,value,previous,change\nwau,2,/);
     // No slack.json when the digest was delivered.

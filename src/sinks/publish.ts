@@ -2,6 +2,9 @@ import type { WeeklyReport } from '../reports/weekly-report.ts';
 import { toCsv, weeklyCsvTables } from '../render/csv.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { deliverDigest } from './slack.ts';
+import { weeklyCharts } from '../render/charts.ts';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
+import { join } from 'node:path';
 import { weeklyDigest } from '../render/digest.ts';
 import { digestBlocks } from '../render/slack.ts';
 import { digestText } from '../render/text.ts';
@@ -34,12 +37,21 @@ export async function publishWeeklyReport(
   // Without a Slack token the digest is written as slack.json, ready for chat.postMessage.
   const json: Record<string, unknown> = { 'report.json': report, ...(token ? {} : { 'slack.json': message }) };
   const files = await writeReportFiles(options.outDir, { tables, json });
+  const charts = await weeklyCharts(report);
+  for (const chart of charts) {
+    const path = join(options.outDir, chart.filename.replace(`${report.week.label}-`, ''));
+    await writeFileAtomic(path, chart.png);
+    files.push(path);
+  }
   options.io.stdout(digestText(digest));
   options.logger.info(`wrote ${files.length} files to ${options.outDir}`);
   if (token && channel) {
-    const attachments = Object.entries(tables)
-      .filter(([name]) => name !== 'data_quality.csv' && name !== 'log_files.csv')
-      .map(([name, table]) => ({ filename: `${report.week.label}-${name}`, title: name, content: toCsv(table) }));
+    const attachments = [
+      ...charts.map((c) => ({ filename: c.filename, title: c.title, content: c.png })),
+      ...Object.entries(tables)
+        .filter(([name]) => name !== 'data_quality.csv' && name !== 'log_files.csv')
+        .map(([name, table]) => ({ filename: `${report.week.label}-${name}`, title: name, content: toCsv(table) })),
+    ];
     await deliverDigest(message, report.id, attachments, {
       token,
       channel,
