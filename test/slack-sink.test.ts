@@ -117,9 +117,9 @@ describe('Slack delivery', () => {
     ['not_in_channel', { SLACK_CHANNEL_ID: 'C0OTHER' }, /invite it/],
     ['is_archived', { SLACK_CHANNEL_ID: 'C0ARCHIVED' }, /choose another channel/],
     ['invalid_auth', { SLACK_BOT_TOKEN: 'xoxb-wrong' }, /copy the bot token/],
-  ] as const)('%s: no retry, a message naming the fix, a non-zero exit, the CSVs still written', async (error, env, fix) => {
+  ] as const)('%s: no retry, a message naming the fix, exit 12 (the slack sink failed), the CSVs still written', async (error, env, fix) => {
     const r = await report([], env as Record<string, string>);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(12);
     expect(r.stderr).toContain(error);
     expect(r.stderr).toMatch(fix);
     expect(await readdir(join(dir, `out-${run}`))).toContain('summary.csv');
@@ -129,9 +129,35 @@ describe('Slack delivery', () => {
   it('account_inactive (a deactivated bot): stops with the fix', async () => {
     slack.inject({ method: 'auth.test', error: 'account_inactive' });
     const r = await report();
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(12);
     expect(r.stderr).toMatch(/account_inactive[\s\S]*reinstall the Slack app/);
     expect(r.stderr).not.toContain(slack.token);
+  });
+
+  it('sinks are independent: the output folder failing does not stop Slack, and the exit code says which failed', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    // --out names a file, not a folder: the csv sink cannot write.
+    const blocked = join(dir, 'not-a-folder');
+    await writeFile(blocked, 'x');
+    const r = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', blocked, '--data-dir', join(dir, 'data')], {
+      env: { SLACK_BOT_TOKEN: slack.token, SLACK_CHANNEL_ID: slack.channel, SLACK_API_URL: slack.apiUrl },
+    });
+    expect(r.code).toBe(11); // 10 + csv (1)
+    expect(r.stderr).toMatch(/a sink failed \(csv: /);
+    expect(digests()).toHaveLength(1);
+  });
+
+  it('--sinks slack posts without writing files; an unknown sink is a usage error', async () => {
+    const out = join(dir, 'out-slack-only');
+    const r = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', out, '--data-dir', join(dir, 'data'), '--sinks', 'slack'], {
+      env: { SLACK_BOT_TOKEN: slack.token, SLACK_CHANNEL_ID: slack.channel, SLACK_API_URL: slack.apiUrl },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(digests()).toHaveLength(1);
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+    const bad = await report(['--sinks', 'csv,pigeon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/sink pigeon: expected one of csv, slack/);
   });
 
   it('a token without a channel is a configuration error before anything is sent', async () => {

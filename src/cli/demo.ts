@@ -57,6 +57,6 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
       { week, dataQuality, generatedAt: io.clock.now() },
     );
     // The demo never posts: its digest is written as slack.json.
-    await publishWeeklyReport(report, { outDir, slack: { token: undefined, channel: undefined, apiUrl: undefined }, io, logger });
+    await publishWeeklyReport(report, { outDir, sinks: ['csv'], slack: { token: undefined, channel: undefined, apiUrl: undefined }, io, logger });
   });
 }

@@ -52,8 +52,9 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .option('--downloads <path...>', 'CloudFront access logs (files, folders or s3://bucket/prefix): adds installer downloads')
       .option('--engine <url>', 'count downloads on a ClickHouse server that reads the bucket itself: clickhouse://user:pass@host:8123/db')
       .option('--out <dir>', 'output folder (default: out/<week>)')
-      .option('--force', 'post the Slack digest even if this week was posted already'),
-  ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean }) =>
+      .option('--force', 'post the Slack digest even if this week was posted already')
+      .option('--sinks <list>', 'where the report goes, comma-separated: csv, slack (default: csv, plus slack with SLACK_BOT_TOKEN)'),
+  ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean; sinks?: string }) =>
     run(async (logger) => (await import('./report.ts')).reportCommand(opts, io, logger), opts.verbose),
   );
 

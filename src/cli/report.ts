@@ -10,7 +10,7 @@ import { computeWeeklyReport } from '../jobs/weekly-report.ts';
 import { publishWeeklyReport } from '../sinks/publish.ts';
 
 export async function reportCommand(
-  opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean },
+  opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean; sinks?: string },
   io: CliIo,
   logger: Logger,
 ): Promise<void> {
@@ -42,7 +42,13 @@ export async function reportCommand(
           : undefined,
       },
     );
-    await publishWeeklyReport(report, { outDir, slack: { ...config.slack, force: opts.force ?? false }, io, logger });
+    await publishWeeklyReport(report, {
+      outDir,
+      sinks: opts.sinks ? opts.sinks.split(',').map((x) => x.trim()) : config.sinks,
+      slack: { ...config.slack, force: opts.force ?? false },
+      io,
+      logger,
+    });
     if (source.name === 'posthog') {
       logger.info(`PostHog: ${source.requests()} requests in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }

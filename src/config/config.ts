@@ -29,6 +29,8 @@ const FileSchema = z
     dataDir: z.string().min(1).optional(),
     /** Slack delivery: the channel id (C...) and, for a stand-in or a proxy, the Web API base URL. The token is SLACK_BOT_TOKEN. */
     slack: z.object({ channel: z.string().min(1).optional(), apiUrl: z.string().url().optional() }).strict().optional(),
+    /** Where reports go: any of "csv" (the output folder) and "slack". Default: csv, plus slack when SLACK_BOT_TOKEN is set. */
+    sinks: z.array(z.string()).min(1).optional(),
     /** Counting rules for installer downloads in CloudFront logs (docs/downloads.md). */
     downloads: z
       .object({
@@ -95,6 +97,7 @@ export interface AppConfig {
   slack: { token: string | undefined; channel: string | undefined; apiUrl: string | undefined };
   posthog: RawPostHogSettings;
   downloads: DownloadRules;
+  sinks: string[] | undefined;
 }
 
 export interface DownloadRules {
@@ -169,6 +172,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
       channel: env.SLACK_CHANNEL_ID || file.slack?.channel || undefined,
       apiUrl: env.SLACK_API_URL || file.slack?.apiUrl || undefined,
     },
+    sinks: file.sinks,
     downloads: {
       hosts: file.downloads?.hosts ?? [],
       updateUserAgents: file.downloads?.updateUserAgents ?? ['electron-builder'],

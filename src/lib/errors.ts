@@ -37,7 +37,9 @@ export class QueryError extends ConnectMetricsError {
   }
 }
 
-/** Exit code for an error: 2 for usage and configuration, 1 for the rest. */
+/** Exit code for an error: its own when it carries one (failed sinks), 2 for usage and configuration, 1 for the rest. */
 export function exitCodeFor(error: unknown): number {
+  const own = (error as { exitCode?: unknown })?.exitCode;
+  if (typeof own === 'number') return own;
   return error instanceof UsageError || error instanceof ConfigError ? 2 : 1;
 }
