@@ -59,6 +59,20 @@ const BATCH_FILES = 256;
 /** Characters that the engine's file() reads as a glob; such paths are loaded one by one, through a link. */
 const GLOB_CHARS = /[*?{}[\],]/;
 
+/**
+ * PostHog's `events` table as HogQL names its columns (`person.properties` is the person properties
+ * stored on the event): query files run on it unchanged. The PostHog stand-in uses it too.
+ */
+export const EVENTS_COLUMNS = `uuid String,
+    event LowCardinality(String),
+    distinct_id String,
+    person_id String,
+    properties String,
+    \`person.properties\` String,
+    timestamp DateTime64(6, 'UTC'),
+    created_at Nullable(DateTime64(6, 'UTC')),
+    elements_chain String`;
+
 /** How many past selections to keep: each is a copy of its events, so old ones are dropped. */
 const KEEP_SELECTIONS = 3;
 
@@ -254,17 +268,7 @@ export class EventStore {
       await this.engine.exec(`CREATE DATABASE ${database}`);
       // The column names are PostHog's HogQL names, so that query files run here unchanged:
       // `person.properties` is what HogQL calls the person properties stored on the event.
-      await this.engine.exec(`CREATE TABLE ${database}.events (
-          uuid String,
-          event LowCardinality(String),
-          distinct_id String,
-          person_id String,
-          properties String,
-          \`person.properties\` String,
-          timestamp DateTime64(6, 'UTC'),
-          created_at Nullable(DateTime64(6, 'UTC')),
-          elements_chain String
-        ) ENGINE = MergeTree ORDER BY (event, timestamp)`);
+      await this.engine.exec(`CREATE TABLE ${database}.events (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
       await this.engine.exec(
         `INSERT INTO ${database}.events
          SELECT uuid, event, distinct_id, person_id, properties, person_properties, timestamp, created_at, elements_chain

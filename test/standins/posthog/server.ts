@@ -15,7 +15,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ChdbEngine, firstLine } from '../../../src/engine/chdb-engine.ts';
 import { discoverFiles } from '../../../src/sources/discover.ts';
-import { EventStore } from '../../../src/sources/event-store.ts';
+import { EventStore, EVENTS_COLUMNS } from '../../../src/sources/event-store.ts';
 import { EXPORT_KINDS, exportFormatOf } from '../../../src/sources/posthog-export.ts';
 import { streamLogger } from '../../../src/lib/logger.ts';
 import { bodies, defaultBodyFor, type ErrorBody } from './bodies.ts';
@@ -41,15 +41,7 @@ const BASE = 'standin.events_base';
 const PROJECT_DB = 'hogql_project';
 const UTC_DB = 'hogql_utc';
 
-const COLUMNS = `uuid String,
-    event LowCardinality(String),
-    distinct_id String,
-    person_id String,
-    properties String,
-    \`person.properties\` String,
-    timestamp DateTime64(6, 'UTC'),
-    created_at Nullable(DateTime64(6, 'UTC')),
-    elements_chain String`;
+const COLUMNS = EVENTS_COLUMNS;
 const INSERT_STRUCTURE = COLUMNS.replace('LowCardinality(String)', 'String').replace(/\s+/g, ' ');
 
 // ---------------------------------------------------------------------------------------------
