@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DateTime } from 'luxon';
 import { main } from '../src/cli/main.ts';
-import { weekDays, weekStart, weeklyReference, type Catalog, type Cell, type Table, type WeeklyTables } from './reference/weekly-reference.ts';
+import { weekDays, weekStart, weeklyReference, withPrivacy, type Catalog, type Cell, type Table, type WeeklyTables } from './reference/weekly-reference.ts';
 
 const catalog = JSON.parse(readFileSync(new URL('../config/event-catalog.json', import.meta.url), 'utf8')) as Catalog;
 const LA = 'America/Los_Angeles';
@@ -100,13 +100,24 @@ function local(wall: string, zone: string): string {
 // ---------------------------------------------------------------------------------------------
 // Running the CLI
 
-async function runReport(eventsDir: string, week: string, timezone: string | undefined, sharedDataDir?: string): Promise<Record<TableName, string>> {
+/**
+ * Runs `report`. The issue-3 cases check every figure, so they turn small-cell suppression off
+ * (`--privacy-k 1`); `privacyK: null` runs with the default (5), checked against withPrivacy.
+ */
+async function runReport(
+  eventsDir: string,
+  week: string,
+  timezone: string | undefined,
+  sharedDataDir?: string,
+  privacyK: string | null = '1',
+): Promise<Record<TableName, string>> {
   const outDir = await mkdtemp(join(tmpdir(), 'cm-contract-out-'));
   const dataDir = sharedDataDir ?? (await mkdtemp(join(tmpdir(), 'cm-contract-data-')));
   const out: string[] = [];
   const err: string[] = [];
   const args = ['report', '--week', week, '--events', eventsDir, '--out', outDir, '--data-dir', dataDir];
   if (timezone !== undefined) args.push('--timezone', timezone);
+  if (privacyK !== null) args.push('--privacy-k', privacyK);
   const code = await main(args, {
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
@@ -804,6 +815,43 @@ describe('contract: seeded random data set', () => {
       expect(allMismatches(files, expected)).toEqual([]);
     });
   }
+
+  it('with the default privacy threshold (5), small cells are folded into other exactly as the rule says', async () => {
+    const t = (h: number) => `2026-11-17T${String(h).padStart(2, '0')}:00:00.000Z`;
+    const lines: Rec[] = [];
+    const login = (u: string, os?: string) => lines.push(ev(u, 'connect.cluster.login', t(8), os ? { 'connect.os': os } : {}));
+    for (let i = 1; i <= 12; i++) login(`u${i}`, 'darwin');
+    login('u13', 'win32');
+    login('u14', 'win32');
+    login('u15', 'freebsd');
+    login('u16');
+    for (let i = 1; i <= 7; i++) lines.push(ev(`u${i}`, 'connect.protocol.use', t(9), { 'connect.protocol': 'ssh' }));
+    for (const u of ['u8', 'u9']) lines.push(ev(u, 'connect.protocol.use', t(9), { 'connect.protocol': 'db' }), ev(u, 'connect.protocol.use', t(10), { 'connect.protocol': 'db' }));
+    lines.push(ev('u10', 'connect.protocol.use', t(9), { 'connect.protocol': 'kube' }));
+    for (const u of ['u1', 'u2', 'u3']) lines.push(ev(u, 'connect.accessRequest.create', t(11)));
+    lines.push(ev('u1', 'connect.foo.bar', t(12)));
+    for (let i = 1; i <= 6; i++) lines.push(ev(`u${i}`, 'connect.big.thing', t(12)));
+    const dir = await mkdtemp(join(tmpdir(), 'cm-contract-ev-'));
+    await writeExport(join(dir, 'small.jsonl'), lines);
+    const raw = weeklyReference(parsedLines(lines), '2026-W47', 'UTC', catalog);
+    const expected = withPrivacy(raw, 5);
+    // By hand: other in features = access requests (3 users, 3 events) + connect.foo.bar (1, 1);
+    // protocols: ssh stays, db (2 users, 4 events) + kube (1, 1) fold; platforms: windows (2) and
+    // unknown (1) join other (freebsd, 1) = 4 of 16.
+    expect(expected.features.rows.at(-1)).toEqual(['other', 4, 4, 4 / 16]);
+    expect(expected.protocols.rows).toEqual([['ssh', 7, 7, 7 / 16], ['other', 5, 3, 3 / 16]]);
+    expect(expected.platforms.rows.map((r) => r.slice(0, 2))).toEqual([['macos', 12], ['windows', null], ['linux', 0], ['other', 4], ['unknown', null]]);
+    const files = await runReport(dir, '2026-W47', 'UTC', undefined, null);
+    expect(allMismatches(files, expected, stickinessPrevious)).toEqual([]);
+    // No breakdown cell shows 1 to 4 installations, except the combined `other`.
+    for (const [table, col] of [['features', 2], ['protocols', 2], ['platforms', 1]] as const) {
+      for (const row of parseCsv(files[table]).slice(1)) {
+        if (row[0] === 'other') continue;
+        const n = Number(row[col]);
+        expect(row[col] === '' || n === 0 || n >= 5, `${table} ${row[0]}: ${row[col]}`).toBe(true);
+      }
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -54,9 +54,9 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
     const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [dir], logger, now: () => io.clock.now() });
     const report = await computeWeeklyReport(
       { engine, catalog, eventPrefix: config.eventPrefix, logger },
-      { week, dataQuality, generatedAt: io.clock.now() },
+      { week, dataQuality, generatedAt: io.clock.now(), privacyK: config.privacyK },
     );
     // The demo never posts: its digest is written as slack.json.
-    await publishWeeklyReport(report, { outDir, sinks: ['csv'], slack: { token: undefined, channel: undefined, apiUrl: undefined }, io, logger });
+    await publishWeeklyReport(report, { outDir, sinks: ['csv', 'html'], slack: { token: undefined, channel: undefined, apiUrl: undefined }, io, logger });
   });
 }

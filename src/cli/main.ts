@@ -23,6 +23,7 @@ export interface GlobalOptions {
   config?: string;
   dataDir?: string;
   timezone?: string;
+  privacyK?: string;
   verbose?: boolean;
 }
 
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .option('--config <file>', 'JSON config file (see config/connect-metrics.example.json)')
       .option('--data-dir <dir>', 'local store folder (default: $CONNECT_METRICS_DATA_DIR, else ~/.cache/connect-metrics)')
       .option('--timezone <zone>', 'IANA timezone of days and weeks (default: config, else UTC)')
+      .option('--privacy-k <n>', 'breakdown cells with fewer than n installations are suppressed (default: config, else 5; 1 = off)')
       .option('-v, --verbose', 'log more detail on stderr')
       .exitOverride()
       .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -53,7 +55,7 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .option('--engine <url>', 'count downloads on a ClickHouse server that reads the bucket itself: clickhouse://user:pass@host:8123/db')
       .option('--out <dir>', 'output folder (default: out/<week>)')
       .option('--force', 'post the Slack digest even if this week was posted already')
-      .option('--sinks <list>', 'where the report goes, comma-separated: csv, slack (default: csv, plus slack with SLACK_BOT_TOKEN)'),
+      .option('--sinks <list>', 'where the report goes, comma-separated: csv, html, slack (default: csv,html, plus slack with SLACK_BOT_TOKEN)'),
   ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean; sinks?: string }) =>
     run(async (logger) => (await import('./report.ts')).reportCommand(opts, io, logger), opts.verbose),
   );

@@ -29,6 +29,7 @@ export async function reportCommand(
         week,
         dataQuality: source.dataQuality,
         generatedAt: io.clock.now(),
+        privacyK: config.privacyK,
         downloads: opts.downloads?.length
           ? () =>
               computeDownloads(source.local(), {

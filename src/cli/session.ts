@@ -5,7 +5,7 @@ import { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { GlobalOptions, CliIo } from './main.ts';
 
 export async function loadSettings(opts: GlobalOptions, io: CliIo): Promise<{ config: AppConfig; catalog: Catalog }> {
-  const config = await loadConfig({ configPath: opts.config, timezone: opts.timezone, dataDir: opts.dataDir, env: io.env });
+  const config = await loadConfig({ configPath: opts.config, timezone: opts.timezone, dataDir: opts.dataDir, privacyK: opts.privacyK, env: io.env });
   const catalog = await loadCatalog(config.catalogPath);
   return { config, catalog };
 }

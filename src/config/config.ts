@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { ConfigError } from '../lib/errors.ts';
 import { isValidTimeZone } from '../engine/params.ts';
 import { describeIssue } from './issues.ts';
+import { DEFAULT_PRIVACY_K } from '../reports/privacy.ts';
 
 /** The folder of the package (where config/ lives), wherever the process was started. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,7 +30,9 @@ const FileSchema = z
     dataDir: z.string().min(1).optional(),
     /** Slack delivery: the channel id (C...) and, for a stand-in or a proxy, the Web API base URL. The token is SLACK_BOT_TOKEN. */
     slack: z.object({ channel: z.string().min(1).optional(), apiUrl: z.string().url().optional() }).strict().optional(),
-    /** Where reports go: any of "csv" (the output folder) and "slack". Default: csv, plus slack when SLACK_BOT_TOKEN is set. */
+    /** Small-cell suppression: breakdown cells with fewer than k installations are hidden (docs/metrics.md). Default 5; 1 turns it off. */
+    privacy: z.object({ k: z.number().int().min(1).max(1000).optional() }).strict().optional(),
+    /** Where reports go: any of "csv" (the output folder), "html" (report.html + index.html) and "slack". Default: csv and html, plus slack when SLACK_BOT_TOKEN is set. */
     sinks: z.array(z.string()).min(1).optional(),
     /** Counting rules for installer downloads in CloudFront logs (docs/downloads.md). */
     downloads: z
@@ -98,6 +101,8 @@ export interface AppConfig {
   posthog: RawPostHogSettings;
   downloads: DownloadRules;
   sinks: string[] | undefined;
+  /** Breakdown cells under this many installations are suppressed (src/reports/privacy.ts). */
+  privacyK: number;
 }
 
 export interface DownloadRules {
@@ -115,6 +120,8 @@ export interface ConfigInput {
   timezone?: string | undefined;
   /** --data-dir DIR */
   dataDir?: string | undefined;
+  /** --privacy-k N */
+  privacyK?: string | undefined;
   env?: Record<string, string | undefined>;
 }
 
@@ -173,6 +180,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
       apiUrl: env.SLACK_API_URL || file.slack?.apiUrl || undefined,
     },
     sinks: file.sinks,
+    privacyK: privacyK(input.privacyK, env.CONNECT_METRICS_PRIVACY_K, file.privacy?.k),
     downloads: {
       hosts: file.downloads?.hosts ?? [],
       updateUserAgents: file.downloads?.updateUserAgents ?? ['electron-builder'],
@@ -191,6 +199,18 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
       apiKey: pick(env.POSTHOG_API_KEY, 'POSTHOG_API_KEY', file.posthog?.apiKey, 'posthog.apiKey in the config file'),
     },
   };
+}
+
+function privacyK(flag: string | undefined, envValue: string | undefined, fileValue: number | undefined): number {
+  const parse = (text: string, where: string) => {
+    if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
+      throw new ConfigError(`${where} ${text}: expected a whole number of installations, at least 1 (1 turns suppression off)`);
+    }
+    return Number(text);
+  };
+  if (flag !== undefined) return parse(flag, '--privacy-k');
+  if (envValue) return parse(envValue, 'CONNECT_METRICS_PRIVACY_K');
+  return fileValue ?? DEFAULT_PRIVACY_K;
 }
 
 function pick(envValue: string | undefined, envName: string, fileValue: string | undefined, fileName: string) {

@@ -78,6 +78,8 @@ export async function computeWeeklyReport(
     week: Week;
     dataQuality: DataQuality;
     generatedAt: Date;
+    /** Breakdown cells under k installations are suppressed in every output (default 5). */
+    privacyK?: number | undefined;
     /** Counted after the events queries (it may switch the embedded engine's current database). */
     downloads?: (() => Promise<DownloadsSection>) | undefined;
   },
@@ -94,5 +96,6 @@ export async function computeWeeklyReport(
     dataQuality: input.dataQuality,
     generatedAt: input.generatedAt,
     downloads,
+    privacyK: input.privacyK,
   });
 }

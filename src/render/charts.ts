@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DateTime } from 'luxon';
+import { combinePlatforms } from '../reports/privacy.ts';
 import type { WeeklyReport } from '../reports/weekly-report.ts';
 
 export interface Chart {
@@ -102,8 +103,9 @@ export async function weeklyCharts(report: WeeklyReport): Promise<Chart[]> {
   }
   const dl = report.downloads;
   const totalDl = dl?.totals.downloads ?? 0;
-  const platformRows = report.platforms.flatMap((p) => [
-    { os: p.os, measure: 'active installations', share: p.share },
+  // The chart shows what the CSV shows: small platforms folded into `other` (src/reports/privacy.ts).
+  const platformRows = combinePlatforms(report.platforms, report.privacy.k, report.summary.wau.value).flatMap((p) => [
+    ...(p.share === null ? [] : [{ os: p.os, measure: 'active installations', share: p.share }]),
     ...(dl ? [{ os: p.os, measure: 'installer downloads', share: totalDl ? (p.os === 'other' || p.os === 'unknown' ? 0 : (dl.byPlatform[p.os]?.downloads ?? 0) / totalDl) : 0 }] : []),
   ]);
   charts.push({
@@ -125,4 +127,24 @@ export async function weeklyCharts(report: WeeklyReport): Promise<Chart[]> {
     }),
   });
   return charts;
+}
+
+/** Weekly active installations across every week of the index page (oldest first). */
+export async function wauHistoryChart(points: ReadonlyArray<{ week: string; wau: number }>): Promise<Chart> {
+  return {
+    filename: 'wau-history.png',
+    title: `Weekly active installations, ${points.length} weeks`,
+    alt: `Weekly active installations for ${points.length} weeks, ${points[0]?.week ?? ''} to ${points.at(-1)?.week ?? ''}`,
+    png: await toPng({
+      title: `Weekly active installations, ${points.length} weeks`,
+      width: 900,
+      height: HEIGHT,
+      data: { values: points.map((p) => ({ week: p.week, wau: p.wau })) },
+      mark: { type: 'line', point: { size: 50, filled: true, color: BLUE }, strokeWidth: 3, color: BLUE },
+      encoding: {
+        x: { field: 'week', type: 'ordinal', title: null, axis: { labelAngle: -40 } },
+        y: { field: 'wau', type: 'quantitative', title: 'installations', scale: { zero: true } },
+      },
+    }),
+  };
 }

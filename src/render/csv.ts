@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { WeeklyReport } from '../reports/weekly-report.ts';
 import { figure, SUMMARY_METRICS } from '../reports/weekly-report.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
+import { combineFeatures, combinePlatforms, combineProtocols } from '../reports/privacy.ts';
 
 export type Cell = string | number | null;
 
@@ -52,6 +53,10 @@ export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
     summaryRows.push(['downloads', d.value, d.previous, d.change], ['updates', u.value, u.previous, u.change]);
   }
   const totalDownloads = dl ? dl.totals.downloads : 0;
+  // Cells under k installations are folded into `other` (src/reports/privacy.ts).
+  const k = report.privacy.k;
+  const wau = report.summary.wau.value;
+  const platforms = combinePlatforms(report.platforms, k, wau);
   const tables: Record<string, Table> = {
     'summary.csv': {
       header: ['metric', 'value', 'previous', 'change'],
@@ -63,24 +68,24 @@ export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
     },
     'features.csv': {
       header: ['feature', 'events', 'users', 'adoption'],
-      rows: report.features.map((f) => [f.feature, f.events, f.users, f.share]),
+      rows: combineFeatures(report.features, k, wau).rows.map((f) => [f.feature, f.events, f.users, f.share]),
     },
     'protocols.csv': {
       header: ['protocol', 'events', 'users', 'share'],
-      rows: report.protocols.map((p) => [p.protocol, p.events, p.users, p.share]),
+      rows: combineProtocols(report.protocols, k, wau).rows.map((p) => [p.protocol, p.events, p.users, p.share]),
     },
     'platforms.csv': dl
       ? {
           // Downloads beside active installations; other and unknown have no installer of their own.
           header: ['os', 'users', 'share', 'downloads', 'download_share'],
-          rows: report.platforms.map((p) => {
+          rows: platforms.map((p) => {
             const downloads = p.os === 'other' || p.os === 'unknown' ? 0 : (dl.byPlatform[p.os]?.downloads ?? 0);
             return [p.os, p.users, p.share, downloads, totalDownloads === 0 ? 0 : downloads / totalDownloads];
           }),
         }
       : {
           header: ['os', 'users', 'share'],
-          rows: report.platforms.map((p) => [p.os, p.users, p.share]),
+          rows: platforms.map((p) => [p.os, p.users, p.share]),
         },
     'data_quality.csv': {
       header: ['file', 'format', 'records', 'accepted', ...REJECT_REASONS],

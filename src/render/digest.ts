@@ -4,7 +4,8 @@
  * protocol names, file paths) is only ever shown inside tables, which both renderers escape.
  */
 import { DateTime } from 'luxon';
-import type { Figure, WeeklyReport } from '../reports/weekly-report.ts';
+import type { Figure, PlatformRow, WeeklyReport } from '../reports/weekly-report.ts';
+import { isSmall, privacyFootnote, smallLabel } from '../reports/privacy.ts';
 import { figure } from '../reports/weekly-report.ts';
 import { weeklyHighlights } from '../reports/highlights.ts';
 import { totalRejected } from '../reports/data-quality.ts';
@@ -12,10 +13,18 @@ import { REJECT_REASONS } from '../sources/posthog-export.ts';
 
 export interface DigestTable {
   title: string;
+  /** The CSV file with the same figures (the page links it and its test compares the two). */
+  csv?: string;
   header: string[];
   /** right-aligned columns (numbers) */
   numeric: boolean[];
   rows: string[][];
+  /**
+   * The number behind each cell (same shape as rows): what the CSV holds for it, unformatted;
+   * null for text and for a suppressed cell. The report page sorts on these and its test compares
+   * them with the CSVs.
+   */
+  values?: Array<Array<number | null>>;
   /** shown under the table, e.g. "and 12 more events: see features.csv" */
   note?: string;
 }
@@ -34,6 +43,11 @@ export interface Digest {
 }
 
 const MAX_TABLE_ROWS = 15;
+
+export interface DigestOptions {
+  /** Rows per table before "and N more: see the CSV". Default 15 (Slack); the page shows all. */
+  maxRows?: number;
+}
 
 export function formatInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -56,21 +70,51 @@ function weekRange(report: WeeklyReport): string {
   return `${start.toFormat('MMM d')} – ${last.toFormat('MMM d, yyyy')}`;
 }
 
-function limited(rows: string[][], what: string, file: string): { rows: string[][]; note?: string } {
-  if (rows.length <= MAX_TABLE_ROWS) return { rows };
-  return { rows: rows.slice(0, MAX_TABLE_ROWS), note: `and ${rows.length - MAX_TABLE_ROWS} more ${what}: see ${file}` };
+type Cells = { rows: string[][]; values: Array<Array<number | null>> };
+
+function limited(cells: Cells, max: number, what: string, file: string): Cells & { note?: string } {
+  if (cells.rows.length <= max) return cells;
+  return {
+    rows: cells.rows.slice(0, max),
+    values: cells.values.slice(0, max),
+    note: `and ${cells.rows.length - max} more ${what}: see ${file}`,
+  };
 }
 
-export function weeklyDigest(report: WeeklyReport): Digest {
+/** One breakdown row as cells: a cell under the privacy threshold reads `<k` and carries no number. */
+function usageCells(k: number, name: string, r: { users: number; share: number; events: number }, previousUsers: number) {
+  const small = isSmall(r.users, k);
+  const prevSmall = isSmall(previousUsers, k);
+  return {
+    row: [
+      name,
+      small ? smallLabel(k) : formatInt(r.users),
+      small ? '–' : formatPercent(r.share),
+      small ? '–' : formatInt(r.events),
+      prevSmall ? smallLabel(k) : formatInt(previousUsers),
+    ],
+    values: [null, small ? null : r.users, small ? null : r.share, small ? null : r.events, prevSmall ? null : previousUsers],
+  };
+}
+
+function cellsOf(items: Array<{ row: string[]; values: Array<number | null> }>): Cells {
+  return { rows: items.map((i) => i.row), values: items.map((i) => i.values) };
+}
+
+export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}): Digest {
   const s = report.summary;
   const dq = report.dataQuality;
+  const k = report.privacy.k;
+  const max = options.maxRows ?? MAX_TABLE_ROWS;
   const features = limited(
-    report.features.map((f) => [f.feature, formatInt(f.users), formatPercent(f.share), formatInt(f.events), formatInt(f.previous.users)]),
+    cellsOf(report.features.map((f) => usageCells(k, f.feature, f, f.previous.users))),
+    max,
     'events',
     'features.csv',
   );
   const protocols = limited(
-    report.protocols.map((p) => [p.protocol, formatInt(p.users), formatPercent(p.share), formatInt(p.events), formatInt(p.previous.users)]),
+    cellsOf(report.protocols.map((p) => usageCells(k, p.protocol, p, p.previous.users))),
+    max,
     'protocols',
     'protocols.csv',
   );
@@ -89,6 +133,7 @@ export function weeklyDigest(report: WeeklyReport): Digest {
     `Coverage: events from ${report.completeness.firstDay || 'no day'} to ${report.completeness.lastDay || 'no day'}; ` +
       `${formatInt(report.completeness.lateEvents)} events arrived more than 24 hours late.`,
     'Counts installations that opted in to usage data; an installation is one app install per OS user, not a person.',
+    privacyFootnote(k),
   ];
   return {
     title: `Teleport Connect usage · ${report.week.label}`,
@@ -125,6 +170,7 @@ export function weeklyDigest(report: WeeklyReport): Digest {
     tables: [
       {
         title: 'Daily active installations',
+        csv: 'dau.csv',
         header: ['day', 'active', 'week before'],
         numeric: [false, true, true],
         rows: report.dau.map((d, i) => [
@@ -132,15 +178,18 @@ export function weeklyDigest(report: WeeklyReport): Digest {
           formatInt(d.active_users),
           formatInt(report.previousDau[i]?.active_users ?? 0),
         ]),
+        values: report.dau.map((d, i) => [null, d.active_users, report.previousDau[i]?.active_users ?? 0]),
       },
       {
         title: 'Features',
+        csv: 'features.csv',
         header: ['feature', 'users', 'adoption', 'events', 'users before'],
         numeric: [false, true, true, true, true],
         ...features,
       },
       {
         title: 'Protocols',
+        csv: 'protocols.csv',
         header: ['protocol', 'users', 'share', 'events', 'users before'],
         numeric: [false, true, true, true, true],
         ...protocols,
@@ -153,23 +202,31 @@ export function weeklyDigest(report: WeeklyReport): Digest {
 
 function platformsTable(report: WeeklyReport): DigestTable {
   const dl = report.downloads;
+  const k = report.privacy.k;
+  // `other` is itself the catch-all: it is shown as it is.
+  const small = (os: string, users: number) => os !== 'other' && isSmall(users, k);
+  const users = (p: PlatformRow) => (small(p.os, p.users) ? smallLabel(k) : formatInt(p.users));
+  const share = (p: PlatformRow) => (small(p.os, p.users) ? '–' : formatPercent(p.share));
+  const num = (p: PlatformRow, x: number) => (small(p.os, p.users) ? null : x);
   if (!dl) {
     return {
       title: 'Platforms (OS of the latest event that names one)',
+      csv: 'platforms.csv',
       header: ['os', 'users', 'share', 'users before'],
       numeric: [false, true, true, true],
-      rows: report.platforms.map((p) => [p.os, formatInt(p.users), formatPercent(p.share), formatInt(p.previous.users)]),
+      rows: report.platforms.map((p) => [p.os, users(p), share(p), small(p.os, p.previous.users) ? smallLabel(k) : formatInt(p.previous.users)]),
+      values: report.platforms.map((p) => [null, num(p, p.users), num(p, p.share), small(p.os, p.previous.users) ? null : p.previous.users]),
     };
   }
   const total = dl.totals.downloads;
+  const downloads = (p: PlatformRow) => (p.os === 'other' || p.os === 'unknown' ? 0 : (dl.byPlatform[p.os]?.downloads ?? 0));
   return {
     title: 'Platforms: active installations beside installer downloads (different populations, see below)',
+    csv: 'platforms.csv',
     header: ['os', 'active', 'share', 'downloads', 'dl share'],
     numeric: [false, true, true, true, true],
-    rows: report.platforms.map((p) => {
-      const d = p.os === 'other' || p.os === 'unknown' ? 0 : (dl.byPlatform[p.os]?.downloads ?? 0);
-      return [p.os, formatInt(p.users), formatPercent(p.share), formatInt(d), formatPercent(total ? d / total : 0)];
-    }),
+    rows: report.platforms.map((p) => [p.os, users(p), share(p), formatInt(downloads(p)), formatPercent(total ? downloads(p) / total : 0)]),
+    values: report.platforms.map((p) => [null, num(p, p.users), num(p, p.share), downloads(p), total ? downloads(p) / total : 0]),
   };
 }
 

@@ -6,6 +6,7 @@
  * small to call a trend.
  */
 import type { Figure, WeeklyReport } from './weekly-report.ts';
+import { isSmall, smallLabel } from './privacy.ts';
 
 export const MIN_USERS = 20;
 export const MIN_CHANGE = 0.1;
@@ -72,8 +73,10 @@ export function weeklyHighlights(report: WeeklyReport): Highlight[] {
   const stDir = directionOf(s.stickiness.value, s.stickiness.previous, s.wau.value, s.wau.previous);
   out.push({ subject: 'stickiness', direction: stDir, change: s.stickiness.change, text: figureText('Stickiness', s.stickiness, stDir, (n) => `${(n * 100).toFixed(0)}%`) });
 
+  const k = report.privacy.k;
   const moved = (kind: string, label: string, rows: Row[]) => {
-    const m = movedMost(rows);
+    // A cell under the privacy threshold is never named, whatever k is configured to.
+    const m = movedMost(rows.filter((r) => !isSmall(r.users, k) && !isSmall(r.previousUsers, k)));
     if (!m) return;
     const verb = m.direction === 'up' ? 'grew most' : 'shrank most';
     out.push({
@@ -107,7 +110,7 @@ export function weeklyHighlights(report: WeeklyReport): Highlight[] {
     out.push({ subject: 'trend', direction: d, change, text });
   }
   if (report.newEvents.length) {
-    const names = report.newEvents.map((e) => `\`${e.event.replace(/`/g, "'")}\` (${int(e.users)} installations)`);
+    const names = report.newEvents.map((e) => `\`${e.event.replace(/`/g, "'")}\` (${isSmall(e.users, k) ? smallLabel(k) : int(e.users)} installations)`);
     out.push({ subject: 'new-events', direction: 'up', change: null, text: `New this week, never seen in the 12 weeks before: ${names.join(', ')}.` });
   }
   return out;

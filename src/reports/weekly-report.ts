@@ -14,6 +14,7 @@ import type { Catalog } from '../config/catalog.ts';
 import type { Week } from './period.ts';
 import type { DataQuality } from './data-quality.ts';
 import type { DownloadsSection } from './downloads.ts';
+import { DEFAULT_PRIVACY_K } from './privacy.ts';
 
 export interface WeeklyResults {
   daily: Array<RowOf<typeof active_users_daily>>;
@@ -97,6 +98,8 @@ export interface WeeklyReport {
   newEvents: Array<{ event: string; firstSeen: string; users: number }>;
   /** How complete the week looks (src/reports/completeness). */
   completeness: Completeness;
+  /** Small-cell suppression applied by the renderers (src/reports/privacy.ts). */
+  privacy: { k: number };
 }
 
 export interface Completeness {
@@ -119,6 +122,8 @@ export interface BuildInput {
   dataQuality: DataQuality;
   generatedAt: Date;
   downloads?: DownloadsSection | undefined;
+  /** Breakdown cells under k installations are suppressed in every output. Default 5. */
+  privacyK?: number | undefined;
 }
 
 export function figure(value: number, previous: number): Figure {
@@ -216,6 +221,7 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     ...(input.downloads ? { downloads: input.downloads } : {}),
     ...history(results, week),
     completeness: completeness(results, week, previousWeek),
+    privacy: { k: input.privacyK ?? DEFAULT_PRIVACY_K },
   };
 }
 

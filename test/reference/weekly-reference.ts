@@ -295,3 +295,47 @@ export function weeklyReference(records: unknown[], week: string, timezone: stri
 
   return { summary, dau, features, protocols, platforms };
 }
+
+/**
+ * The privacy rule of issue 6, written from its text for the tests (independently of
+ * src/reports/privacy.ts): in features.csv and protocols.csv every row with 1..k-1 users leaves its
+ * place and is added up into one `other` row at the end (events and users summed, share = users /
+ * WAU); in platforms.csv such a row (not `other` itself) keeps its place with empty figures and its
+ * users are added to `other`. Zero-user rows stay.
+ */
+export function withPrivacy(tables: WeeklyTables, k: number): WeeklyTables {
+  const wau = Number(tables.summary.rows.find((r) => r[0] === 'wau')![1]);
+  const share = (users: number) => (wau === 0 ? 0 : users / wau);
+  const fold = (t: Table): Table => {
+    const keep: Cell[][] = [];
+    let events = 0;
+    let users = 0;
+    let folded = 0;
+    for (const row of t.rows) {
+      const u = Number(row[2]);
+      if (row[0] === 'other' || (u >= 1 && u < k)) {
+        events += Number(row[1]);
+        users += u;
+        if (row[0] !== 'other') folded++;
+      } else keep.push(row);
+    }
+    const hadOther = t.rows.some((r) => r[0] === 'other');
+    if (folded === 0 && !hadOther) return t;
+    if (folded === 0) return t;
+    return { header: t.header, rows: [...keep, ['other', events, users, share(users)]] };
+  };
+  let moved = 0;
+  const platformRows = tables.platforms.rows.map((row) => {
+    const u = Number(row[1]);
+    if (row[0] !== 'other' && u >= 1 && u < k) {
+      moved += u;
+      return [row[0]!, null, null, ...row.slice(3)];
+    }
+    return row;
+  });
+  const platforms = {
+    header: tables.platforms.header,
+    rows: platformRows.map((row): Cell[] => (row[0] === "other" && moved > 0 ? ["other", Number(row[1]) + moved, share(Number(row[1]) + moved), ...row.slice(3)] : (row as Cell[]))),
+  };
+  return { ...tables, features: fold(tables.features), protocols: fold(tables.protocols), platforms };
+}

@@ -1,0 +1,120 @@
+/**
+ * Small-cell suppression: a breakdown cell (one feature, protocol or platform in one week) with
+ * fewer than `k` installations could single out a handful of people, so the digest and the page
+ * show it as `<k` and the CSVs fold it into an `other` row. Zero is not a small group (it singles
+ * out no one) and stays as it is, so the catalog's unused features still show as unused.
+ *
+ * Pure functions over the report's rows; the renderers decide where each form is used.
+ */
+import type { FeatureRow, PlatformRow, ProtocolRow, WeeklyReport } from './weekly-report.ts';
+
+/** The default k: cells of 1 to 4 installations are suppressed. */
+export const DEFAULT_PRIVACY_K = 5;
+
+/** A cell of `users` installations is too small to show (0 < users < k). k <= 1 turns suppression off. */
+export function isSmall(users: number, k: number): boolean {
+  return users > 0 && users < k;
+}
+
+/** How a suppressed cell reads in the digest and on the page. */
+export function smallLabel(k: number): string {
+  return `<${k}`;
+}
+
+/** The one-line footnote shown wherever suppression applies. */
+export function privacyFootnote(k: number): string {
+  return k > 1
+    ? `Privacy: a feature, protocol or platform with fewer than ${k} installations in a week is shown as ${smallLabel(k)} ` +
+        `(combined into "other" in the CSV files), so no small group of installations can be singled out.`
+    : 'Privacy: small-cell suppression is off (privacy.k <= 1).';
+}
+
+export interface Combined<R> {
+  rows: R[];
+  /** How many rows were folded into `other`. */
+  folded: number;
+}
+
+/**
+ * Takes the small rows out of a breakdown and adds them up into one `other` row at the end (merged
+ * with a row already named `other`, if the data has one). `other`'s users are the sum of the folded
+ * rows' users: an installation in two folded rows counts twice, as the rows' own sum would.
+ */
+function foldSmall<R extends { events: number; users: number; share: number }>(
+  rows: readonly R[],
+  k: number,
+  wau: number,
+  name: (r: R) => string,
+  make: (name: string, events: number, users: number, share: number) => R,
+): Combined<R> {
+  const small = rows.filter((r) => isSmall(r.users, k) && name(r) !== 'other');
+  if (small.length === 0) return { rows: [...rows], folded: 0 };
+  const existing = rows.find((r) => name(r) === 'other');
+  const kept = rows.filter((r) => !small.includes(r) && r !== existing);
+  const sum = (f: (r: R) => number) => [...small, ...(existing ? [existing] : [])].reduce((s, r) => s + f(r), 0);
+  const users = sum((r) => r.users);
+  return { rows: [...kept, make('other', sum((r) => r.events), users, wau === 0 ? 0 : users / wau)], folded: small.length };
+}
+
+export function combineFeatures(rows: readonly FeatureRow[], k: number, wau: number): Combined<FeatureRow> {
+  return foldSmall(rows, k, wau, (r) => r.feature, (feature, events, users, share) => ({
+    feature,
+    catalogued: false,
+    events,
+    users,
+    share,
+    previous: { events: 0, users: 0, share: 0 },
+  }));
+}
+
+export function combineProtocols(rows: readonly ProtocolRow[], k: number, wau: number): Combined<ProtocolRow> {
+  return foldSmall(rows, k, wau, (r) => r.protocol, (protocol, events, users, share) => ({
+    protocol,
+    events,
+    users,
+    share,
+    previous: { events: 0, users: 0, share: 0 },
+  }));
+}
+
+/**
+ * Platforms keep their fixed rows (macos, windows, linux, other, unknown). A small named row is
+ * added to `other` and left with no figures (`null`): the row stays so the file keeps its shape.
+ */
+export function combinePlatforms(
+  rows: readonly PlatformRow[],
+  k: number,
+  wau: number,
+): Array<{ os: PlatformRow['os']; users: number | null; share: number | null }> {
+  const small = rows.filter((r) => r.os !== 'other' && isSmall(r.users, k));
+  const extraUsers = small.reduce((s, r) => s + r.users, 0);
+  return rows.map((r) => {
+    if (small.includes(r)) return { os: r.os, users: null, share: null };
+    if (r.os !== 'other' || extraUsers === 0) return { os: r.os, users: r.users, share: r.share };
+    const users = r.users + extraUsers;
+    return { os: r.os, users, share: wau === 0 ? 0 : users / wau };
+  });
+}
+
+/**
+ * The report as it may leave the machine in report.json: the breakdowns combined as in the CSVs,
+ * and a small cell of the week before zeroed with `previousSuppressed`, so the JSON never holds a
+ * figure the CSVs and the digest hide.
+ */
+export function privacySafeReport(report: WeeklyReport): WeeklyReport {
+  const k = report.privacy.k;
+  const wau = report.summary.wau.value;
+  const prev = <R extends { previous: { users: number; share: number } }>(r: R): R =>
+    isSmall(r.previous.users, k) ? { ...r, previous: { ...r.previous, users: 0, share: 0, events: 0 }, previousSuppressed: true } : r;
+  return {
+    ...report,
+    features: combineFeatures(report.features, k, wau).rows.map(prev),
+    protocols: combineProtocols(report.protocols, k, wau).rows.map(prev),
+    platforms: combinePlatforms(report.platforms, k, wau).map((p, i) => {
+      const orig = report.platforms[i]!;
+      const row = { ...orig, users: p.users ?? 0, share: p.share ?? 0, ...(p.users === null ? { suppressed: true } : {}) };
+      return orig.os === 'other' ? row : prev(row);
+    }),
+    newEvents: report.newEvents.map((e) => (isSmall(e.users, k) ? { ...e, users: 0, suppressed: true } : e)),
+  };
+}
