@@ -142,8 +142,8 @@ describe('Slack delivery', () => {
     const r = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', blocked, '--data-dir', join(dir, 'data')], {
       env: { SLACK_BOT_TOKEN: slack.token, SLACK_CHANNEL_ID: slack.channel, SLACK_API_URL: slack.apiUrl },
     });
-    expect(r.code).toBe(11); // 10 + csv (1)
-    expect(r.stderr).toMatch(/a sink failed \(csv: /);
+    expect(r.code).toBe(15); // 10 + csv (1) + html (4); slack (2) delivered
+    expect(r.stderr).toMatch(/2 sinks failed \(csv: .*; html: /);
     expect(digests()).toHaveLength(1);
   });
 
@@ -157,7 +157,7 @@ describe('Slack delivery', () => {
     await expect(readdir(out)).rejects.toThrow(/ENOENT/);
     const bad = await report(['--sinks', 'csv,pigeon']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/sink pigeon: expected one of csv, slack/);
+    expect(bad.stderr).toMatch(/sink pigeon: expected one of csv, slack, html/);
   });
 
   it('a token without a channel is a configuration error before anything is sent', async () => {

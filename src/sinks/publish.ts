@@ -9,14 +9,19 @@ import { weeklyDigest } from '../render/digest.ts';
 import { digestBlocks } from '../render/slack.ts';
 import { digestText } from '../render/text.ts';
 import { writeReportFiles } from './report-files.ts';
+import { privacySafeReport } from '../reports/privacy.ts';
+import { writeReportPage } from './html.ts';
 import type { Logger } from '../lib/logger.ts';
 
-/** The places a report goes. `csv`: the output folder (CSVs, charts, report.json, slack.json); `slack`: the digest posted. */
-export const SINKS = ['csv', 'slack'] as const;
+/**
+ * The places a report goes. `csv`: the output folder (CSVs, charts, report.json, slack.json);
+ * `html`: report.html in that folder and index.html in the folder above; `slack`: the digest posted.
+ */
+export const SINKS = ['csv', 'slack', 'html'] as const;
 export type SinkName = (typeof SINKS)[number];
 
 /** Exit code bits per sink: a run whose sinks failed exits with 10 + the sum of the failed sinks' bits. */
-export const SINK_EXIT_BITS: Record<SinkName, number> = { csv: 1, slack: 2 };
+export const SINK_EXIT_BITS: Record<SinkName, number> = { csv: 1, slack: 2, html: 4 };
 
 /** One or more sinks failed; the others ran. The exit code names which (10 + bits). */
 export class SinkFailureError extends ConnectMetricsError {
@@ -31,9 +36,9 @@ export class SinkFailureError extends ConnectMetricsError {
   }
 }
 
-/** The sinks to run: as configured, else the output folder, plus Slack when a token is set. */
+/** The sinks to run: as configured, else the output folder and the page, plus Slack when a token is set. */
 export function resolveSinks(configured: readonly string[] | undefined, slackToken: string | undefined): SinkName[] {
-  if (!configured) return slackToken ? ['csv', 'slack'] : ['csv'];
+  if (!configured) return slackToken ? ['csv', 'html', 'slack'] : ['csv', 'html'];
   for (const s of configured) {
     if (!(SINKS as readonly string[]).includes(s)) throw new ConfigError(`sink ${s}: expected one of ${SINKS.join(', ')}`);
   }
@@ -75,7 +80,7 @@ export async function publishWeeklyReport(
   if (sinks.includes('csv')) {
     try {
       // Without Slack delivery the digest is written as slack.json, ready for chat.postMessage.
-      const json: Record<string, unknown> = { 'report.json': report, ...(sinks.includes('slack') ? {} : { 'slack.json': message }) };
+      const json: Record<string, unknown> = { 'report.json': privacySafeReport(report), ...(sinks.includes('slack') ? {} : { 'slack.json': message }) };
       files.push(...(await writeReportFiles(options.outDir, { tables, json })));
       for (const chart of charts) {
         const path = join(options.outDir, chart.filename.replace(`${report.week.label}-`, ''));
@@ -86,6 +91,16 @@ export async function publishWeeklyReport(
     } catch (error) {
       failures.push({ sink: 'csv', error });
       options.logger.error(`sink csv failed: ${(error as Error).message}`);
+    }
+  }
+  if (sinks.includes('html')) {
+    try {
+      const written = await writeReportPage(options.outDir, report, charts, options.logger);
+      files.push(...written);
+      options.logger.info(`wrote ${written.join(' and ')}`);
+    } catch (error) {
+      failures.push({ sink: 'html', error });
+      options.logger.error(`sink html failed: ${(error as Error).message}`);
     }
   }
   options.io.stdout(digestText(digest));

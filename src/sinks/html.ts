@@ -1,0 +1,77 @@
+/**
+ * The html sink: report.html in the week's output folder, and index.html in the folder above it
+ * (the output root), rebuilt from every week folder's report.json there, so the index always lists
+ * exactly the weeks on disk. Both are written to a temporary name and renamed.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { WeeklyReport } from '../reports/weekly-report.ts';
+import { wauHistoryChart, type Chart } from '../render/charts.ts';
+import { privacySafeReport } from '../reports/privacy.ts';
+import { indexPage, reportPage, type IndexEntry } from '../render/html.ts';
+
+export async function writeReportPage(outDir: string, report: WeeklyReport, charts: readonly Chart[], logger: Logger): Promise<string[]> {
+  const page = join(outDir, 'report.html');
+  await writeFileAtomic(page, reportPage(report, charts));
+  // The index is built from report.json files: written here too, so the html sink works on its own.
+  await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(privacySafeReport(report), null, 2) + '\n');
+  const index = await writeIndex(dirname(outDir), logger);
+  return [page, index];
+}
+
+/** Reads one week folder's report.json into an index row; undefined when it is not a weekly report. */
+function entryOf(folder: string, json: unknown): IndexEntry | undefined {
+  const r = json as Partial<WeeklyReport> | null;
+  const s = r?.summary;
+  if (!r?.week?.label || !r.week.start || !s?.wau || !s.avg_dau || !s.stickiness || !s.events) return undefined;
+  return {
+    href: encodeURIComponent(folder),
+    label: r.week.label,
+    start: r.week.start,
+    timezone: r.timezone ?? '',
+    source: r.source ?? '',
+    wau: s.wau.value,
+    avgDau: s.avg_dau.value,
+    stickiness: s.stickiness.value,
+    events: s.events.value,
+    downloads: r.downloads?.totals.downloads ?? null,
+    incomplete: (r.completeness?.suspectDays.length ?? 0) > 0,
+  };
+}
+
+export async function writeIndex(root: string, logger: Logger): Promise<string> {
+  const entries: IndexEntry[] = [];
+  const skipped: string[] = [];
+  for (const d of await readdir(root, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    let text: string;
+    try {
+      text = await readFile(join(root, d.name, 'report.json'), 'utf8');
+    } catch {
+      continue; // not a report folder
+    }
+    let entry: IndexEntry | undefined;
+    try {
+      entry = entryOf(d.name, JSON.parse(text));
+    } catch {
+      entry = undefined;
+    }
+    if (entry) entries.push(entry);
+    else {
+      skipped.push(d.name);
+      logger.warn(`index.html: ${join(root, d.name, 'report.json')} is not a readable weekly report; not listed`);
+    }
+  }
+  // The trend line joins weeks of one timezone and source only (the newest report's), one point a week.
+  const newest = [...entries].sort((a, b) => (a.start < b.start ? 1 : -1))[0];
+  const series = new Map<string, number>();
+  for (const e of entries) if (newest && e.timezone === newest.timezone && e.source === newest.source) series.set(e.start.slice(0, 10), e.wau);
+  const points = [...series.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([week, wau]) => ({ week, wau }));
+  const chart = points.length >= 2 ? await wauHistoryChart(points) : undefined;
+  const path = join(root, 'index.html');
+  await writeFileAtomic(path, indexPage(entries, chart, skipped));
+  logger.debug(`index.html lists ${entries.length} weeks`, { root: basename(root) });
+  return path;
+}

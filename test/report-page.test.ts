@@ -1,0 +1,247 @@
+/**
+ * The report page in a real browser (Debian's chromium, driven by playwright-core): it renders
+ * without console errors or network requests, every figure on the page equals the CSV file it
+ * names, small cells read `<5`, the tables sort, and index.html lists every week folder.
+ * Anonymized fields (cluster and user hashes) appear in no output at all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { parseCsv, runCli, tempDir, writeExport, type TestEvent } from './helpers/fixtures.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+// CI installs chromium (.ci/run); on a machine without it the browser checks are skipped, never in CI.
+const haveBrowser = existsSync(CHROMIUM) || Boolean(process.env.CI);
+
+const CLUSTER_HASH = 'q3ZrUv2m7nWbC1xYtLs9pQeKf4HjA0dGiO5R6T8uV+w=';
+const USER_HASH = 'Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa+ZyXwVu=';
+
+/** A week of hand-made events: 14 macOS installations, small groups on purpose, hashes everywhere. */
+function weekEvents(monday: string, extraUsers: number): TestEvent[] {
+  const day = (d: number, h: number) => new Date(Date.parse(`${monday}T00:00:00Z`) + d * 86_400_000 + h * 3_600_000).toISOString();
+  const tp = { 'tp.cluster_name': CLUSTER_HASH, 'tp.user_name': USER_HASH };
+  const events: TestEvent[] = [];
+  const n = 14 + extraUsers;
+  for (let i = 1; i <= n; i++) {
+    events.push({
+      event: 'connect.cluster.login',
+      distinct_id: `connect.u${i}`,
+      timestamp: day(i % 7, 9),
+      properties: { ...tp, 'connect.os': i <= 2 ? 'win32' : 'darwin', 'connect.app_version': '17.0.1' },
+      person_properties: { ...tp },
+    });
+  }
+  for (let i = 1; i <= 8; i++) events.push({ event: 'connect.protocol.use', distinct_id: `connect.u${i}`, timestamp: day(1, 10 + (i % 5)), properties: { ...tp, 'connect.protocol': 'ssh' } });
+  for (let i = 1; i <= 3; i++) events.push({ event: 'connect.protocol.use', distinct_id: `connect.u${i}`, timestamp: day(2, 11), properties: { ...tp, 'connect.protocol': 'kube' } });
+  for (let i = 1; i <= 6; i++) events.push({ event: 'connect.accessRequest.create', distinct_id: `connect.u${i}`, timestamp: day(3, 12), properties: { ...tp } });
+  events.push({ event: 'connect.fileTransfer.run', distinct_id: 'connect.u1', timestamp: day(4, 13), properties: { ...tp } });
+  return events;
+}
+
+let root: string;
+let stdout = '';
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  const dir = await tempDir('cm-page-ev-');
+  await writeExport(join(dir, 'w46.jsonl'), weekEvents('2026-11-09', 0));
+  await writeExport(join(dir, 'w47.jsonl'), weekEvents('2026-11-16', 4));
+  root = await tempDir('cm-page-out-');
+  const dataDir = await tempDir('cm-page-data-');
+  for (const week of ['2026-W46', '2026-W47']) {
+    const run = await runCli(['report', '--week', week, '--events', dir, '--out', join(root, week), '--data-dir', dataDir, '--sinks', 'csv,html']);
+    expect(run.code, run.stderr).toBe(0);
+    stdout += run.stdout;
+  }
+  if (haveBrowser) {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Opens a file in a fresh page, recording console errors, page errors and every non-file request. */
+async function open(path: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser!.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) problems.push(`network request: ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()}`));
+  await page.goto(pathToFileURL(path).href);
+  return { page, problems };
+}
+
+interface PageTableData {
+  id: string;
+  csv: string | null;
+  header: string[];
+  rows: Array<Array<{ text: string; value: string | null }>>;
+}
+
+async function tables(page: Page): Promise<PageTableData[]> {
+  return page.$$eval('table', (ts) =>
+    ts.map((t) => ({
+      id: t.id,
+      csv: t.getAttribute('data-csv'),
+      header: Array.from(t.querySelectorAll('thead th')).map((th) => th.textContent!.replace(/[▲▼]/g, '').trim()),
+      rows: Array.from(t.querySelectorAll('tbody tr')).map((tr) =>
+        Array.from(tr.querySelectorAll('td')).map((td) => ({ text: td.textContent!.trim(), value: td.getAttribute('data-value') })),
+      ),
+    })),
+  );
+}
+
+/** Page column -> CSV column, per table (the page shows some columns under friendlier names). */
+const COLUMNS: Record<string, Record<string, string>> = {
+  'summary.csv': { value: 'value', previous: 'previous', change: 'change' },
+  'dau.csv': { active: 'active_users' },
+  'features.csv': { users: 'users', adoption: 'adoption', events: 'events' },
+  'protocols.csv': { users: 'users', share: 'share', events: 'events' },
+  'platforms.csv': { users: 'users', active: 'users', share: 'share', downloads: 'downloads', 'dl share': 'download_share' },
+  'data_quality.csv': { records: 'records', accepted: 'accepted', 'bad json': 'bad_json', 'no distinct id': 'no_distinct_id', 'bad timestamp': 'bad_timestamp' },
+};
+
+describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
+  it('renders without console errors and without any network request', async () => {
+    const { page, problems } = await open(join(root, '2026-W47', 'report.html'));
+    expect(await page.title()).toContain('2026-W47');
+    // The charts are inline images that decoded.
+    const images = await page.$$eval('img', (imgs) => imgs.map((i) => ({ src: i.getAttribute('src')!.slice(0, 22), ok: i.complete && i.naturalWidth > 0 })));
+    expect(images.length).toBeGreaterThanOrEqual(3);
+    for (const img of images) expect(img).toEqual({ src: 'data:image/png;base64,', ok: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the same figures as the CSV files, and small cells as <5', async () => {
+    const week = join(root, '2026-W47');
+    const { page } = await open(join(week, 'report.html'));
+    const found = await tables(page);
+    const compared = new Set<string>();
+    let suppressedSeen = 0;
+    let cellsCompared = 0;
+    for (const t of found) {
+      if (!t.csv) continue;
+      const csv = parseCsv(await readFile(join(week, t.csv), 'utf8'));
+      const header = csv[0]!;
+      const body = csv.slice(1);
+      const map = COLUMNS[t.csv];
+      expect(map, `no column map for ${t.csv}`).toBeDefined();
+      compared.add(t.csv);
+      t.rows.forEach((row, r) => {
+        // dau.csv rows are days in order; the others are keyed by their first column.
+        const csvRow = t.csv === 'dau.csv' ? body[r] : body.find((b) => b[0] === row[0]!.text);
+        const suppressedRow = row.some((c) => c.text.startsWith('<'));
+        if (suppressedRow) {
+          suppressedSeen++;
+          // Folded into `other` in features/protocols (the row is gone), emptied in platforms.
+          if (t.csv === 'platforms.csv') expect(csvRow![header.indexOf('users')]).toBe('');
+          else expect(csvRow, `${t.csv}: ${row[0]!.text} should be folded into other`).toBeUndefined();
+          return;
+        }
+        expect(csvRow, `${t.csv}: no row for ${row[0]!.text}`).toBeDefined();
+        if (t.csv === 'platforms.csv' && row[0]!.text === 'other') {
+          // The page shows other as counted; the CSV's other also holds the small platforms folded into it.
+          expect(Number(csvRow![header.indexOf('users')])).toBeGreaterThanOrEqual(Number(row[1]!.value));
+          return;
+        }
+        t.header.forEach((h, c) => {
+          const csvCol = map![h];
+          if (!csvCol) return;
+          const want = csvRow![header.indexOf(csvCol)]!;
+          expect(row[c]!.value, `${t.csv} ${row[0]!.text} ${h}`).toBe(want);
+          cellsCompared++;
+          // The text people read says the same as the number (integers exactly, others to a rounding).
+          if (/^-?\d+$/.test(want) && !/[.%]/.test(row[c]!.text)) expect(row[c]!.text.replace(/,/g, ''), `${t.csv} ${row[0]!.text} ${h} text`).toBe(want);
+        });
+      });
+    }
+    expect([...compared].sort()).toEqual(['data_quality.csv', 'dau.csv', 'features.csv', 'platforms.csv', 'protocols.csv', 'summary.csv']);
+    expect(cellsCompared).toBeGreaterThan(40);
+    // kube (3 users), file transfer (1), windows (2) are under 5: each reads <5 on the page.
+    expect(suppressedSeen).toBe(3);
+    const features = found.find((t) => t.csv === 'features.csv')!;
+    const fileTransfer = features.rows.find((r) => r[0]!.text === 'file_transfer')!;
+    expect(fileTransfer[1]!.text).toBe('<5');
+    const featuresCsv = parseCsv(await readFile(join(week, 'features.csv'), 'utf8'));
+    expect(featuresCsv.at(-1)).toEqual(['other', '1', '1', String(Number((1 / 18).toFixed(4)))]);
+    await page.close();
+  });
+
+  it('sorts a table by a column when its header is clicked, and reverses on a second click', async () => {
+    const { page, problems } = await open(join(root, '2026-W47', 'report.html'));
+    const users = () => page.$$eval('#features tbody tr', (trs) => trs.map((tr) => tr.querySelectorAll('td')[1]!.getAttribute('data-value')));
+    const header = page.locator('#features thead th', { hasText: /^users$/ });
+    await header.click();
+    const desc = await users();
+    const numbers = desc.filter((v) => v !== '').map(Number);
+    expect(numbers).toEqual([...numbers].sort((a, b) => b - a));
+    expect(desc.slice(numbers.length).every((v) => v === '')).toBe(true); // suppressed last
+    expect(await header.getAttribute('aria-sort')).toBe('descending');
+    await header.click();
+    const asc = (await users()).filter((v) => v !== '').map(Number);
+    expect(asc).toEqual([...asc].sort((a, b) => a - b));
+    expect(await header.getAttribute('aria-sort')).toBe('ascending');
+    // Text columns sort by name.
+    await page.locator('#protocols thead th', { hasText: /^protocol$/ }).click();
+    const names = await page.$$eval('#protocols tbody tr', (trs) => trs.map((tr) => tr.querySelector('td')!.textContent!));
+    expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('index.html lists every week with its figures and links to each page', async () => {
+    const { page, problems } = await open(join(root, 'index.html'));
+    const [weeks] = (await tables(page)).filter((t) => t.id === 'weeks');
+    expect(weeks!.rows.map((r) => r[0]!.text)).toEqual(['2026-W47', '2026-W46']);
+    for (const row of weeks!.rows) {
+      const label = row[0]!.text;
+      const summary = parseCsv(await readFile(join(root, label, 'summary.csv'), 'utf8'));
+      const wau = summary.find((r) => r[0] === 'wau')!;
+      expect(row[weeks!.header.indexOf('WAU')]!.value).toBe(wau[1]);
+    }
+    // W47 has 18 installations, W46 14: +28.6%.
+    expect(weeks!.rows[0]![weeks!.header.indexOf('WAU change')]!.value).toBe(String(Number((18 / 14 - 1).toFixed(4))));
+    const hrefs = await page.$$eval('#weeks a', (as) => as.map((a) => (a as HTMLAnchorElement).href));
+    expect(hrefs).toHaveLength(2);
+    for (const href of hrefs) expect(existsSync(new URL(href))).toBe(true);
+    expect(await page.locator('#trend img').count()).toBe(1);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('anonymized fields', () => {
+  it('never appear in any output: CSV, JSON, HTML, the digest or the preview', async () => {
+    const files: string[] = [];
+    const walk = async (dir: string) => {
+      for (const d of await readdir(dir, { withFileTypes: true })) {
+        if (d.isDirectory()) await walk(join(dir, d.name));
+        else files.push(join(dir, d.name));
+      }
+    };
+    await walk(root);
+    expect(files.filter((f) => /\.(csv|json|html)$/.test(f)).length).toBeGreaterThan(10);
+    for (const f of files) {
+      const text = (await readFile(f)).toString('latin1');
+      for (const secret of [CLUSTER_HASH, USER_HASH, CLUSTER_HASH.slice(0, 12), USER_HASH.slice(0, 12)]) {
+        expect(text.includes(secret), `${f} contains ${secret}`).toBe(false);
+      }
+    }
+    expect(stdout.length).toBeGreaterThan(500);
+    expect(stdout.includes(CLUSTER_HASH.slice(0, 12)) || stdout.includes(USER_HASH.slice(0, 12))).toBe(false);
+  });
+});
