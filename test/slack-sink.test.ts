@@ -59,9 +59,19 @@ describe('Slack delivery', () => {
       'protocols.csv',
       'summary.csv',
     ]);
-    // The charts are PNG images.
-    expect(files.filter((f) => f.filename.endsWith('.png')).every((f) => f.bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))).toBe(true);
-    expect(files.every((f) => f.thread_ts === posted.ts)).toBe(true);
+    // The charts are PNG images, uploaded unshared and shown in the message as image blocks; the
+    // CSVs are in the message's thread.
+    const pngs = files.filter((f) => f.filename.endsWith('.png'));
+    expect(pngs.every((f) => f.bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))).toBe(true);
+    expect(pngs.every((f) => f.channel === undefined)).toBe(true);
+    const imageBlocks = (posted.blocks as Array<{ type: string; slack_file?: { id: string }; alt_text?: string }>).filter((b) => b.type === 'image');
+    expect(imageBlocks.map((b) => b.slack_file!.id).sort()).toEqual(pngs.map((f) => f.id).sort());
+    expect(imageBlocks.every((b) => (b.alt_text ?? '').length > 10)).toBe(true);
+    // after the highlights, before the first table
+    const types = (posted.blocks as Array<{ type: string }>).map((b) => b.type);
+    expect(types.indexOf('image')).toBeLessThan(types.indexOf('divider'));
+    const csvs = files.filter((f) => f.filename.endsWith('.csv'));
+    expect(csvs.every((f) => f.thread_ts === posted.ts && f.channel === slack.channel)).toBe(true);
     expect(files.find((f) => f.title === 'summary.csv')!.bytes.toString()).toMatch(/^metric,value,previous,change\nwau,2,/);
     // No slack.json when the digest was delivered.
     expect(await readdir(join(dir, `out-${run}`))).not.toContain('slack.json');

@@ -206,6 +206,18 @@ describe('slack stand-in', () => {
     expect((await platformError(web.chat.postMessage({ channel: s.channel, text: '' }))).data.error).toBe('no_text');
   });
 
+  it('shows an uploaded file in an image block; an unknown file id is invalid_blocks', async () => {
+    const image = (id: string) => [{ type: 'image', slack_file: { id }, alt_text: 'a chart' }];
+    const bad = await platformError(web.chat.postMessage({ channel: s.channel, text: 'x', blocks: image('F0NOSUCHFILE') as never }));
+    expect(bad.data.error).toBe('invalid_blocks');
+    expect(bad.data.response_metadata?.messages?.[0]).toContain('/blocks/0/slack_file');
+    const up = (await web.filesUploadV2({ file_uploads: [{ file: Buffer.from('png bytes'), filename: 'c.png', title: 'c' }] })) as unknown as {
+      files: Array<{ files: Array<{ id: string }> }>;
+    };
+    const id = up.files[0]!.files[0]!.id;
+    expect((await web.chat.postMessage({ channel: s.channel, text: 'x', blocks: image(id) as never })).ok).toBe(true);
+  });
+
   it('surfaces injected platform errors, with needed for missing_scope, and times', async () => {
     s.inject({ method: 'chat.postMessage', error: 'missing_scope', needed: 'chat:write' });
     const e = await platformError(web.chat.postMessage({ channel: s.channel, text: 'x' }));

@@ -50,3 +50,21 @@ export function digestBlocks(digest: Digest): SlackMessage {
   const fallback = `${digest.title}: ${digest.figures.map((f) => `${f.label} ${f.value} (${f.change})`).join(', ')}`;
   return { text: escapeMrkdwn(fallback), blocks };
 }
+
+/**
+ * The digest with its charts as image blocks (files uploaded to Slack first), placed after the
+ * highlights and before the tables: the figures, what changed, the pictures, then the detail.
+ */
+export function withImages(blocks: readonly unknown[], images: ReadonlyArray<{ fileId: string; alt: string; title: string }>): unknown[] {
+  const imageBlocks = images.map((img) => ({
+    type: 'image',
+    slack_file: { id: img.fileId },
+    alt_text: img.alt.slice(0, 2000),
+    title: { type: 'plain_text', text: img.title.slice(0, 2000), emoji: false },
+  }));
+  const firstTable = blocks.findIndex((b) => (b as { type?: string }).type === 'divider');
+  const at = firstTable === -1 ? blocks.length : firstTable;
+  // Slack takes 50 blocks a message: drop charts rather than fail (they are also in the page and folder).
+  const room = Math.max(0, 50 - blocks.length);
+  return [...blocks.slice(0, at), ...imageBlocks.slice(0, room), ...blocks.slice(at)];
+}

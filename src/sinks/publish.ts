@@ -107,7 +107,6 @@ export async function publishWeeklyReport(
   if (sinks.includes('slack')) {
     try {
       const attachments = [
-        ...charts.map((c) => ({ filename: c.filename, title: c.title, content: c.png })),
         ...Object.entries(tables)
           .filter(([name]) => name !== 'data_quality.csv' && name !== 'log_files.csv')
           .map(([name, table]) => ({ filename: `${report.week.label}-${name}`, title: name, content: toCsv(table) })),
@@ -119,7 +118,7 @@ export async function publishWeeklyReport(
         force: options.slack.force ?? false,
         notBefore: new Date(report.week.end),
         logger: options.logger,
-      });
+      }, charts.map((c) => ({ filename: c.filename, title: c.title, alt: c.alt, content: c.png })));
     } catch (error) {
       failures.push({ sink: 'slack', error });
     }

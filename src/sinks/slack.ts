@@ -14,7 +14,7 @@ import {
 import { ConnectMetricsError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { sleep as abortableSleep } from '../lib/abort.ts';
-import type { SlackMessage } from '../render/slack.ts';
+import { withImages, type SlackMessage } from '../render/slack.ts';
 
 export const DIGEST_EVENT_TYPE = 'connect_metrics_digest';
 
@@ -71,6 +71,11 @@ export interface Attachment {
   content: Buffer | string;
 }
 
+/** A chart shown in the message itself (an image block over a file uploaded first). */
+export interface InlineImage extends Attachment {
+  alt: string;
+}
+
 type Args = Record<string, unknown>;
 
 export async function deliverDigest(
@@ -78,6 +83,7 @@ export async function deliverDigest(
   reportId: string,
   attachments: Attachment[],
   options: SlackDeliveryOptions,
+  images: InlineImage[] = [],
 ): Promise<SlackDeliveryResult> {
   const { logger } = options;
   const sleep = options.sleep ?? ((ms: number) => abortableSleep(ms));
@@ -150,11 +156,25 @@ export async function deliverDigest(
     }
   }
 
+  // The charts go into the message as image blocks, which can only show a file Slack holds: upload
+  // them first, shared nowhere (no channel), then post. A crash in between leaves unshared files,
+  // never a second digest.
+  let blocks = message.blocks;
+  if (images.length) {
+    const uploaded = (await call('files.uploadV2', {}, () =>
+      client.filesUploadV2({
+        file_uploads: images.map((a) => ({ file: Buffer.isBuffer(a.content) ? a.content : Buffer.from(a.content), filename: a.filename, title: a.title })),
+      }),
+    )) as unknown as { files?: Array<{ files?: Array<{ id?: string }> }> };
+    const ids = (uploaded.files ?? []).flatMap((f) => (f.files ?? []).map((g) => g.id)).filter((id): id is string => Boolean(id));
+    if (ids.length !== images.length) throw new SlackDeliveryError(`files.uploadV2 returned ${ids.length} files for ${images.length} charts`);
+    blocks = withImages(message.blocks, images.map((img, i) => ({ fileId: ids[i]!, alt: img.alt, title: img.title })));
+  }
   const post = () =>
     client.chat.postMessage({
       channel: options.channel,
       text: message.text,
-      blocks: message.blocks as never,
+      blocks: blocks as never,
       metadata: { event_type: DIGEST_EVENT_TYPE, event_payload: { report_id: reportId } },
       unfurl_links: false,
       unfurl_media: false,

@@ -305,6 +305,16 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
       const problem = parsed.ok ? validateBlocks(parsed.value) : '[ERROR] must be a JSON array [json-pointer:/blocks]';
       if (problem) throw new CallError('invalid_blocks', { response_metadata: { messages: [problem] } });
       blocks = (parsed as { value: unknown[] }).value;
+      // An image block may show a file this workspace holds: uploaded and completed, else Slack
+      // answers invalid_blocks (the file is checked when the message is posted).
+      blocks.forEach((block, i) => {
+        const file = isObject(block) && block.type === 'image' && isObject(block.slack_file) ? block.slack_file : undefined;
+        if (!file) return;
+        const id = typeof file.id === 'string' ? file.id : undefined;
+        if (!id || !completed.some((c) => c.id === id)) {
+          throw new CallError('invalid_blocks', { response_metadata: { messages: [`[ERROR] invalid slack file [json-pointer:/blocks/${i}/slack_file]`] } });
+        }
+      });
     }
     const hasAttachments = args.attachments !== undefined && args.attachments !== '' && args.attachments !== '[]';
     if (!text && (!blocks || blocks.length === 0) && !hasAttachments) throw new CallError('no_text');
