@@ -118,10 +118,14 @@ describe('history highlights: the 12-week trend and new events', () => {
 });
 
 describe('completeness of the week', () => {
-  const build = (thisWeek: number[], before: number[], late: number[] = [0, 0, 0, 0, 0, 0, 0]) => {
+  /** `weeksBefore[0]` is the week before, `[1]` two weeks before, ...: events per day Mon..Sun. */
+  const build = (thisWeek: number[], weeksBefore: number[][], late: number[] = [0, 0, 0, 0, 0, 0, 0]) => {
+    const earlier = weeksBefore.flatMap((days, w) =>
+      week.days.map((d, i) => ({ day: DateTime.fromISO(d).minus({ weeks: w + 1 }).toISODate()!, active_users: 1, events: days[i]!, late_events: 0 })),
+    );
     const results: WeeklyResults = {
       daily: [
-        ...prev.days.map((d, i) => ({ day: d, active_users: 1, events: before[i]!, late_events: 0 })),
+        ...earlier.filter((r) => r.events > 0),
         ...week.days.map((d, i) => ({ day: d, active_users: 1, events: thisWeek[i]!, late_events: late[i]! })).filter((r) => r.events > 0),
       ],
       weekly: [],
@@ -132,21 +136,34 @@ describe('completeness of the week', () => {
     return buildWeeklyReport({ week, previousWeek: prev, source: 'files', eventPrefix: 'connect.', catalog, results, dataQuality: emptyDataQuality('t'), generatedAt: new Date() }).completeness;
   };
 
-  it('flags a day with no events, and a day under half the same weekday a week before', () => {
+  it('flags a day with no events, and a day under half the same weekday of the week before when the data starts there', () => {
     // Mon..Sun. Saturday is quiet both weeks (weekends are): not flagged. Wednesday has nothing;
     // Friday has 40 against 100.
-    const c = build([100, 100, 0, 100, 40, 30, 30], [100, 100, 100, 100, 100, 30, 30], [1, 0, 0, 2, 0, 0, 0]);
+    const c = build([100, 100, 0, 100, 40, 30, 30], [[100, 100, 100, 100, 100, 30, 30]], [1, 0, 0, 2, 0, 0, 0]);
     expect(c.suspectDays).toEqual([
-      { date: '2026-11-18', events: 0, weekBefore: 100 },
-      { date: '2026-11-20', events: 40, weekBefore: 100 },
+      { date: '2026-11-18', events: 0, trailingMedian: 100 },
+      { date: '2026-11-20', events: 40, trailingMedian: 100 },
     ]);
     expect(c.lateEvents).toBe(3);
     expect(c.firstDay).toBe('2026-11-16');
     expect(c.lastDay).toBe('2026-11-22');
   });
 
+  it('compares with the median of the same weekday over the 4 trailing weeks, not one week alone', () => {
+    // Fridays before: 300 (a spike), 100, 100, 90 -> median 100. This Friday 100: fine, though it is a
+    // third of the week before. Tuesdays before: 100, 100, 20 (an outage), 100 -> median 100; this Tuesday 45: flagged.
+    const c = build([100, 45, 100, 100, 100, 30, 30], [
+      [100, 100, 100, 100, 300, 30, 30],
+      [100, 100, 100, 100, 100, 30, 30],
+      [100, 20, 100, 100, 100, 30, 30],
+      [100, 100, 100, 100, 90, 30, 30],
+    ]);
+    expect(c.suspectDays).toEqual([{ date: '2026-11-17', events: 45, trailingMedian: 100 }]);
+  });
+
   it('a normal week raises nothing', () => {
-    const c = build([90, 100, 110, 100, 95, 30, 35], [100, 100, 100, 100, 100, 30, 30]);
+    const c = build([90, 100, 110, 100, 95, 30, 35], [[100, 100, 100, 100, 100, 30, 30]]);
     expect(c.suspectDays).toEqual([]);
   });
 });
+

@@ -8,7 +8,7 @@ import { runQuery } from '../engine/run-query.ts';
 import { queries } from '../queries/index.ts';
 import { catalogArrays, protocolEvents, type Catalog } from '../config/catalog.ts';
 import { previousWeek, toInstant, type Week } from '../reports/period.ts';
-import { buildWeeklyReport, type WeeklyReport, type WeeklyResults } from '../reports/weekly-report.ts';
+import { buildWeeklyReport, COMPLETENESS_WEEKS, type WeeklyReport, type WeeklyResults } from '../reports/weekly-report.ts';
 import type { DataQuality } from '../reports/data-quality.ts';
 import type { DownloadsSection } from '../reports/downloads.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -45,6 +45,8 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
   // The weekly query covers the trend's 12 weeks (the week and the one before among them).
   const trendParams = { ...params, from: toInstant(week.start.minus({ weeks: TREND_WEEKS - 1 })) };
   const historyParams = { ...params, from: toInstant(week.start.minus({ weeks: TREND_WEEKS })) };
+  // Days of the trailing weeks too: the completeness check compares each day with their median.
+  const dailyParams = { ...params, from: toInstant(week.start.minus({ weeks: COMPLETENESS_WEEKS })) };
   const started = Date.now();
   // All at once (a remote engine limits how many run in parallel: PostHog 2 in flight); when one
   // fails for good, the others are cancelled rather than left retrying.
@@ -53,7 +55,7 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
     (signal: AbortSignal) =>
       runQuery(ctx.engine, q, values, { signal });
   const [daily, weekly, features, protocols, platforms, firstSeen] = (await allOrAbort<unknown>([
-    run(queries.active_users_daily),
+    run(queries.active_users_daily, dailyParams),
     run(queries.active_users_weekly, trendParams),
     run(queries.feature_usage),
     run(queries.protocol_usage),

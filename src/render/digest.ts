@@ -162,7 +162,7 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
     warnings: report.completeness.suspectDays.length
       ? [
           `The week looks incomplete: ${report.completeness.suspectDays
-            .map((d) => `${DateTime.fromISO(d.date).toFormat('ccc MMM d')} had ${d.events === 0 ? 'no events' : `${formatInt(d.events)} events against ${formatInt(d.weekBefore)} a week before`}`)
+            .map((d) => `${DateTime.fromISO(d.date).toFormat('ccc MMM d')} had ${d.events === 0 ? 'no events' : `${formatInt(d.events)} events against a median of ${formatInt(d.trailingMedian ?? 0)} on the same weekday of the weeks before`}`)
             .join('; ')}. Ingestion may be broken or late: check before reading the figures.`,
         ]
       : [],

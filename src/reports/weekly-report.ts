@@ -3,6 +3,7 @@
  * needs (the weeks, the catalog, the generation time) is passed in, so the same inputs always give
  * the same report, and tests can build one from hand-made rows.
  */
+import { DateTime } from 'luxon';
 import type { RowOf } from '../engine/query.ts';
 import type active_users_daily from '../queries/active_users_daily.ts';
 import type active_users_weekly from '../queries/active_users_weekly.ts';
@@ -108,8 +109,11 @@ export interface Completeness {
   lastDay: string;
   /** Events of the week that arrived more than 24 hours after their timestamp. */
   lateEvents: number;
-  /** Days of the week with no event at all, or under half the events of the same weekday the week before. */
-  suspectDays: Array<{ date: string; events: number; weekBefore: number }>;
+  /**
+   * Days of the week with no event at all, or under half the median events of the same weekday over
+   * the trailing weeks the data covers (up to COMPLETENESS_WEEKS); `trailingMedian` null when none.
+   */
+  suspectDays: Array<{ date: string; events: number; trailingMedian: number | null }>;
 }
 
 export interface BuildInput {
@@ -220,21 +224,41 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     dataQuality: input.dataQuality,
     ...(input.downloads ? { downloads: input.downloads } : {}),
     ...history(results, week),
-    completeness: completeness(results, week, previousWeek),
+    completeness: completeness(results, week),
     privacy: { k: input.privacyK ?? DEFAULT_PRIVACY_K },
   };
 }
 
+/** Weeks before the report week whose same weekday makes the "trailing median" of completeness. */
+export const COMPLETENESS_WEEKS = 4;
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 /**
- * A week looks incomplete when a day has no event at all, or fewer than half the events of the
- * same weekday a week before (weekdays, not a plain median: weekends are far quieter by nature).
+ * A week looks incomplete when a day has no event at all, or fewer than half the median events of
+ * the same weekday over the trailing COMPLETENESS_WEEKS weeks (the same weekday, not all days:
+ * weekends are far quieter by nature). Only trailing days the data covers count (on or after its
+ * first day with events), so data that starts recently does not drag the median down to zero.
  */
-function completeness(results: WeeklyResults, week: Week, prev: Week): Completeness {
+function completeness(results: WeeklyResults, week: Week): Completeness {
   const byDay = new Map(results.daily.map((r) => [r.day, r]));
+  const covered = results.daily.filter((r) => r.events > 0).reduce<string | undefined>((m, r) => (m === undefined || r.day < m ? r.day : m), undefined);
   const withEvents = week.days.filter((d) => (byDay.get(d)?.events ?? 0) > 0);
   const suspectDays = week.days
-    .map((date, i) => ({ date, events: byDay.get(date)?.events ?? 0, weekBefore: byDay.get(prev.days[i]!)?.events ?? 0 }))
-    .filter((d) => d.events === 0 || d.events < d.weekBefore / 2);
+    .map((date) => {
+      const trailing: number[] = [];
+      for (let w = 1; w <= COMPLETENESS_WEEKS; w++) {
+        const day = DateTime.fromISO(date).minus({ weeks: w }).toISODate()!;
+        if (covered !== undefined && day >= covered) trailing.push(byDay.get(day)?.events ?? 0);
+      }
+      return { date, events: byDay.get(date)?.events ?? 0, trailingMedian: median(trailing) };
+    })
+    .filter((d) => d.events === 0 || (d.trailingMedian !== null && d.events < d.trailingMedian / 2));
   const lateEvents = week.days.reduce((s, d) => s + (byDay.get(d)?.late_events ?? 0), 0);
   return { firstDay: withEvents[0] ?? '', lastDay: withEvents.at(-1) ?? '', lateEvents, suspectDays };
 }
