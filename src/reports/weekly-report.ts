@@ -14,6 +14,7 @@ import type { Catalog } from '../config/catalog.ts';
 import type { Week } from './period.ts';
 import type { DataQuality } from './data-quality.ts';
 import type { DownloadsSection } from './downloads.ts';
+import { buildGrowth, type GrowthRow, type GrowthSection, type VersionRow } from './growth.ts';
 
 export interface WeeklyResults {
   daily: Array<RowOf<typeof active_users_daily>>;
@@ -23,6 +24,9 @@ export interface WeeklyResults {
   platforms: Array<RowOf<typeof platform_share>>;
   /** Absent in reports built without the look-back (then no trend and no new events are claimed). */
   firstSeen?: Array<RowOf<typeof event_first_seen>>;
+  /** growth_weekly and version_adoption over the 12 weeks (absent: no growth section). */
+  growth?: GrowthRow[];
+  versions?: VersionRow[];
 }
 
 /** A figure with last week's value; `change` = value / previous - 1, null when previous is 0. */
@@ -97,6 +101,8 @@ export interface WeeklyReport {
   newEvents: Array<{ event: string; firstSeen: string; users: number }>;
   /** How complete the week looks (src/reports/completeness). */
   completeness: Completeness;
+  /** Lifecycle, retention, release adoption, downloads beside new installations (src/reports/growth.ts). */
+  growth?: GrowthSection;
 }
 
 export interface Completeness {
@@ -216,6 +222,9 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     ...(input.downloads ? { downloads: input.downloads } : {}),
     ...history(results, week),
     completeness: completeness(results, week, previousWeek),
+    ...(results.growth && results.versions
+      ? { growth: buildGrowth({ growthRows: results.growth, versionRows: results.versions, week, downloads: input.downloads }) }
+      : {}),
   };
 }
 
