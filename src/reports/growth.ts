@@ -113,7 +113,7 @@ export interface GrowthSection {
   versions: VersionShare[];
   /** The same, per week of the 12 (oldest first). */
   versionTrend: Array<{ week: string; active: number; versions: VersionShare[] }>;
-  /** Versions first seen in the 12 weeks (semantic version order). */
+  /** Versions first seen in the 12 weeks, after the first covered week (semantic version order). */
   releases: ReleaseAdoption[];
   /** Daily share of each release, from its first day to the report week's end. */
   adoption: AdoptionPoint[];
@@ -217,6 +217,8 @@ export function buildGrowth(input: { growthRows: GrowthRow[]; versionRows: Versi
     if (days.has(BEFORE)) continue;
     const firstSeen = [...days.keys()].sort()[0]!;
     if (firstSeen < weeks[0]! || firstSeen > lastDay) continue;
+    // In the first covered week every version looks first seen: only later first days are releases.
+    if (firstCoveredWeek !== null && firstSeen < addDays(firstCoveredWeek, 7)) continue;
     let cumulative = 0;
     let reachedHalf: string | null = null;
     for (let d = firstSeen; d <= lastDay; d = addDays(d, 1)) {
