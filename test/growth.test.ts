@@ -23,6 +23,7 @@ import { buildGrowth, type GrowthRow, type GrowthSection, type VersionRow } from
 import { growthHighlights } from '../src/reports/growth-highlights.ts';
 import { growthCsvTables } from '../src/render/growth.ts';
 import { toCsv } from '../src/render/csv.ts';
+import { growthCharts } from '../src/render/charts.ts';
 import type { WeeklyReport } from '../src/reports/weekly-report.ts';
 import type { DownloadsSection } from '../src/reports/downloads.ts';
 
@@ -251,6 +252,17 @@ describe('growth on a history that reaches back before the 12 weeks', () => {
       [W(11), 1, 3],
       [W(12), 0, 4],
     ]);
+  });
+
+  it('draws the lifecycle, retention and adoption charts as PNGs', async () => {
+    const charts = await growthCharts({ growth: g, week: { label: '2026-W47' } } as WeeklyReport);
+    expect(charts.map((c) => c.filename)).toEqual(['2026-W47-lifecycle.png', '2026-W47-retention.png', '2026-W47-adoption.png']);
+    for (const c of charts) {
+      expect(c.png.subarray(1, 4).toString()).toBe('PNG');
+      expect(c.png.readUInt32BE(16)).toBeGreaterThanOrEqual(1000); // width, at twice the 640-pixel layout
+      expect(c.alt.length).toBeGreaterThan(40);
+    }
+    expect(charts[2]!.title).toBe('Release adoption');
   });
 
   it('writes lifecycle.csv and retention.csv with empty cells for unknowns', () => {

@@ -168,7 +168,7 @@ export async function growthCharts(report: WeeklyReport): Promise<Chart[]> {
       `Installations per week for the 12 weeks to ${report.week.label}: returning, resurrecting and new stacked above zero, dormant below zero` +
       (g.firstCoveredWeek ? `; the week of ${g.firstCoveredWeek} is the first the data covers, shown as one grey bar` : ''),
     png: await toPng({
-      title: `New, returning, resurrecting and dormant installations${startNote}`,
+      title: `Growth accounting${startNote}`,
       width: WIDTH,
       height: HEIGHT,
       data: { values: lifecycle },
@@ -231,8 +231,10 @@ export async function growthCharts(report: WeeklyReport): Promise<Chart[]> {
             data: { values: points },
             mark: { type: 'line', strokeWidth: 3 },
             encoding: {
-              x: { field: 'date', type: 'temporal', title: null, axis: { format: '%b %d', labelAngle: -40 } },
-              y: { field: 'share', type: 'quantitative', title: 'share of active installations', axis: { format: '%' }, scale: { domain: [0, 1] } },
+              // Days are calendar dates: read and shown in UTC, so the process's timezone cannot shift them.
+              x: { field: 'date', type: 'temporal', title: null, scale: { type: 'utc' }, axis: { format: '%b %d', labelAngle: -40 } },
+              // "Had run it" is cumulative while the week's active installations are not: it can pass 100%.
+              y: { field: 'share', type: 'quantitative', title: 'share of active installations', axis: { format: '%' }, scale: { domain: [0, Math.max(1, ...points.map((p) => p.share))] } },
               color: { field: 'version', type: 'nominal', title: 'release', scale: { domain: shown, range: palette.slice(0, shown.length) } },
               strokeDash: { field: 'version', type: 'nominal', title: 'release', scale: { domain: shown, range: dashes.slice(0, shown.length) } },
             },
