@@ -3,6 +3,7 @@
  * PostHog stand-in (same rows from both), against figures worked out by hand in the comments below.
  */
 import { join } from 'node:path';
+import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostHogStandIn, type StandIn } from './standins/posthog/index.ts';
 import { tempDir, writeExport, type TestEvent } from './helpers/fixtures.ts';
@@ -373,5 +374,128 @@ describe('growth highlights follow the figures', () => {
     expect(growthHighlights(base(59, 50, 60, 41)).find((x) => x.subject === 'dormant')?.direction).toBe('up');
     // Under 20 installations in a week: no trend called.
     expect(growthHighlights(base(19, 12, 40, 41)).find((x) => x.subject === 'new-installations')?.direction).toBe('too-few');
+  });
+});
+
+describe('growth against a plain reference computation on a random history', () => {
+  // A seeded random history: 120 installations from June 1, with pauses, version upgrades through
+  // three releases, versions sent on some events only. The reference below is written from
+  // docs/metrics.md alone, over the raw events.
+  function mulberry32(seed: number) {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const rnd = mulberry32(8);
+  const day0 = Date.parse('2026-06-01T00:00:00Z');
+  const DAY = 86_400_000;
+  const events: TestEvent[] = [];
+  const releases = [
+    { version: '18.1.0', from: Date.parse('2026-05-01T00:00:00Z') },
+    { version: '18.2.0', from: Date.parse('2026-09-20T00:00:00Z') },
+    { version: '18.10.0', from: Date.parse('2026-11-02T00:00:00Z') },
+  ];
+  for (let i = 0; i < 120; i++) {
+    const first = day0 + Math.floor(rnd() * 175) * DAY;
+    const lag = Math.floor(rnd() * 20) * DAY;
+    let paused = false;
+    for (let t = first; t < Date.parse('2026-11-24T00:00:00Z'); t += DAY) {
+      if (rnd() < 0.03) paused = !paused;
+      if (paused || rnd() > 0.35) continue;
+      const at = t + Math.floor(rnd() * 23) * 3_600_000;
+      const version = [...releases].reverse().find((r) => at >= r.from + lag)!.version;
+      const carries = rnd() < 0.5;
+      events.push(ev(`i${i}`, new Date(at).toISOString(), carries ? { properties: { 'connect.app_version': version } } : {}, rnd() < 0.5 ? login : 'connect.protocol.use'));
+    }
+  }
+
+  const monday = (ms: number) => DateTime.fromMillis(ms, { zone: 'UTC' }).startOf('week').toISODate()!;
+  const end = week.end.toMillis();
+  const inData = events.filter((e) => Date.parse(e.timestamp) < end);
+  const activeWeeks = new Map<string, Set<string>>();
+  for (const e of inData) {
+    const set = activeWeeks.get(e.distinct_id!) ?? new Set<string>();
+    set.add(monday(Date.parse(e.timestamp)));
+    activeWeeks.set(e.distinct_id!, set);
+  }
+  const firstWeek = new Map([...activeWeeks].map(([id, s]) => [id, [...s].sort()[0]!]));
+  const weeks = Array.from({ length: 12 }, (_, i) => W(i + 1));
+  const plus = (w: string, d: number) => DateTime.fromISO(w, { zone: 'UTC' }).plus({ days: d }).toISODate()!;
+  const count = (pred: (id: string, s: Set<string>) => boolean) => [...activeWeeks].filter(([id, s]) => pred(id, s)).length;
+
+  let g: GrowthSection;
+  beforeAll(async () => {
+    await writeExport(join(dir, 'random', 'events.jsonl'), events);
+    const found = await discoverFiles([join(dir, 'random')], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
+    await store.select(await store.load(found.files));
+    g = buildGrowth({
+      growthRows: await runQuery(local, queries.growth_weekly, params),
+      versionRows: await runQuery(local, queries.version_adoption, params),
+      week,
+    });
+  }, 60_000);
+
+  it('lifecycle and retention equal the reference', () => {
+    expect(g.firstCoveredWeek).toBeNull();
+    const lifecycle = weeks.map((w) => {
+      const prev = plus(w, -7);
+      const n = count((id, s) => s.has(w) && firstWeek.get(id) === w);
+      const res = count((id, s) => s.has(w) && !s.has(prev) && firstWeek.get(id)! < w);
+      const dormant = count((_, s) => !s.has(w) && s.has(prev));
+      return { week: w, new: n, returning: count((_, s) => s.has(w) && s.has(prev)), resurrecting: res, dormant, quickRatio: dormant ? (n + res) / dormant : null };
+    });
+    expect(g.lifecycle.map(({ week: w, new: n, returning, resurrecting, dormant, quickRatio }) => ({ week: w, new: n, returning, resurrecting, dormant, quickRatio }))).toEqual(lifecycle);
+    expect(lifecycle.some((r) => r.new > 0 && r.resurrecting > 0 && r.dormant > 0)).toBe(true); // not trivially equal
+    const retention = weeks.map((w) => {
+      const size = count((id) => firstWeek.get(id) === w);
+      const retained = Array.from({ length: 8 }, (_, k) =>
+        plus(w, 7 * (k + 1)) <= week.days[0]! ? count((id, s) => firstWeek.get(id) === w && s.has(plus(w, 7 * (k + 1)))) : null,
+      );
+      return { cohort: w, size, retained };
+    });
+    expect(g.retention.map(({ cohort, size, retained }) => ({ cohort, size, retained }))).toEqual(retention);
+  });
+
+  it('versions and time to 50% equal the reference', () => {
+    // Active installations of a week, and each one's latest version before the week's end.
+    const wau = new Map(weeks.map((w) => [w, count((_, s) => s.has(w))]));
+    const reportWeek = week.days[0]!;
+    const latest = new Map<string, string>();
+    for (const e of [...inData].sort((a, b) => a.timestamp.localeCompare(b.timestamp))) {
+      const v = e.properties?.['connect.app_version'];
+      if (typeof v === 'string') latest.set(e.distinct_id!, v);
+    }
+    const shares = new Map<string, number>();
+    for (const [id, s] of activeWeeks) if (s.has(reportWeek)) shares.set(latest.get(id) ?? 'unknown', (shares.get(latest.get(id) ?? 'unknown') ?? 0) + 1);
+    expect(g.versions.map((v) => [v.version, v.users])).toEqual(
+      ['18.1.0', '18.2.0', '18.10.0', 'unknown'].filter((v) => shares.has(v)).map((v) => [v, shares.get(v)]),
+    );
+    // First day each installation ran each version; releases first run inside the 12 weeks.
+    const firstRun = new Map<string, Map<string, string>>();
+    for (const e of inData) {
+      const v = e.properties?.['connect.app_version'];
+      if (typeof v !== 'string') continue;
+      const day = e.timestamp.slice(0, 10);
+      const m = firstRun.get(v) ?? new Map<string, string>();
+      if (!m.has(e.distinct_id!) || day < m.get(e.distinct_id!)!) m.set(e.distinct_id!, day);
+      firstRun.set(v, m);
+    }
+    const expected = [...firstRun]
+      .map(([version, m]) => ({ version, firstSeen: [...m.values()].sort()[0]!, days: [...m.values()] }))
+      .filter((r) => r.firstSeen >= weeks[0]!)
+      .map((r) => {
+        let reached: string | null = null;
+        for (let d = r.firstSeen; d <= week.days[6]! && reached === null; d = plus(d, 1)) {
+          const had = r.days.filter((x) => x <= d).length;
+          if (had / wau.get(monday(Date.parse(`${d}T00:00:00Z`)))! >= 0.5) reached = d;
+        }
+        return [r.version, r.firstSeen, reached, r.days.length];
+      });
+    expect(expected.map((r) => r[0])).toEqual(['18.2.0', '18.10.0']); // semantic order: 18.10 after 18.2
+    expect(g.releases.map((r) => [r.version, r.firstSeen, r.reachedHalf, r.installations])).toEqual(expected);
+    expect(g.releases[0]!.daysToHalf).not.toBeNull();
   });
 });
