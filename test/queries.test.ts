@@ -67,12 +67,12 @@ describe('every query on the embedded engine', () => {
     const ev = join(dir, 'events');
     // Week 2026-W47 (Mon Nov 16) and the week before, UTC. Expected values below are worked out by hand.
     await writeExport(join(ev, 'a.jsonl'), [
-      { event: 'connect.cluster.login', distinct_id: 'a', timestamp: '2026-11-16T10:00:00Z', properties: { 'connect.os': 'darwin' } },
+      { event: 'connect.cluster.login', distinct_id: 'a', timestamp: '2026-11-16T10:00:00Z', properties: { 'connect.os': 'darwin', 'connect.app_version': '18.2.1' } },
       { event: 'connect.protocol.use', distinct_id: 'a', timestamp: '2026-11-17T10:00:00Z', properties: { 'connect.protocol': 'ssh' } },
       { event: 'connect.protcol.run', distinct_id: 'b', timestamp: '2026-11-16T11:00:00Z', properties: { protocol: 'proxy_db' }, person_properties: { os: 'win32' } },
       { event: '$pageview', distinct_id: 'c', timestamp: '2026-11-16T12:00:00Z' },
       { event: 'connect.protocol.use', distinct_id: 'd', timestamp: '2026-11-10T09:00:00Z' },
-      { event: 'connect.cluster.login', distinct_id: 'd', timestamp: '2026-11-01T09:00:00Z', properties: { 'connect.os': 'linux' } },
+      { event: 'connect.cluster.login', distinct_id: 'd', timestamp: '2026-11-01T09:00:00Z', properties: { 'connect.os': 'linux', connect_version: '17.0.0' } },
       // Arrived two days late.
       { event: 'connect.vnet.start', distinct_id: 'e', timestamp: '2026-11-18T23:59:59Z', created_at: '2026-11-20T23:59:59Z' },
       { event: 'connect.vnet.start', distinct_id: 'e', timestamp: '2026-11-23T00:00:00Z' },
@@ -104,8 +104,10 @@ describe('every query on the embedded engine', () => {
       'active_users_weekly',
       'event_first_seen',
       'feature_usage',
+      'growth_weekly',
       'platform_share',
       'protocol_usage',
+      'version_adoption',
     ]);
     expect(allQueries.filter((q) => q.reads === 'cdn_requests').map((q) => q.id)).toEqual(['downloads_daily']); // test/downloads.test.ts
   });
@@ -158,6 +160,26 @@ describe('every query on the embedded engine', () => {
       { event: 'connect.protcol.run', first_seen: '2026-11-16', users: 1 },
       { event: 'connect.protocol.use', first_seen: '2026-11-10', users: 2 },
       { event: 'connect.vnet.start', first_seen: '2026-11-18', users: 1 },
+    ]);
+  });
+
+  it('growth_weekly: d first seen before the period (Nov 1) is back in W46 (resurrecting), dormant in W47; a, b, e new in W47', async () => {
+    const zero = { new: 0, returning: 0, resurrecting: 0, dormant: 0, retained_w1: 0, retained_w2: 0, retained_w3: 0, retained_w4: 0, retained_w5: 0, retained_w6: 0, retained_w7: 0, retained_w8: 0, new_macos: 0, new_windows: 0, new_linux: 0, new_other: 0, new_unknown: 0 };
+    expect(await runQuery(engine, queries.growth_weekly, params)).toEqual([
+      { ...zero, week: '1970-01-01', new: 1 },
+      { ...zero, week: '2026-11-09', resurrecting: 1 },
+      // a darwin, b win32 from person properties, e no OS; c only sent a $pageview.
+      { ...zero, week: '2026-11-16', new: 3, dormant: 1, new_macos: 1, new_windows: 1, new_unknown: 1 },
+    ]);
+  });
+
+  it('version_adoption: the latest version before each week, from history; first days, earlier ones as 1970-01-01', async () => {
+    expect(await runQuery(engine, queries.version_adoption, params)).toEqual([
+      { kind: 'first_day', period: '1970-01-01', version: '17.0.0', users: 1 }, // d, draft name connect_version, Nov 1
+      { kind: 'first_day', period: '2026-11-16', version: '18.2.1', users: 1 },
+      { kind: 'week', period: '2026-11-09', version: '17.0.0', users: 1 },
+      { kind: 'week', period: '2026-11-16', version: '18.2.1', users: 1 },
+      { kind: 'week', period: '2026-11-16', version: 'unknown', users: 2 },
     ]);
   });
 

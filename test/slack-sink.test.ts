@@ -51,13 +51,21 @@ describe('Slack delivery', () => {
     const files = slack.files();
     expect(files.map((f) => f.title).sort()).toEqual([
       'Daily active installations',
+      'Growth accounting, 12 weeks',
       'Platform share of active installations',
+      'Retention of weekly cohorts',
+      'Version adoption',
       // no 12-week trend chart: the data has one week
       'dau.csv',
       'features.csv',
+      'lifecycle.csv',
+      'new_installations.csv',
       'platforms.csv',
       'protocols.csv',
+      'releases.csv',
+      'retention.csv',
       'summary.csv',
+      'versions.csv',
     ]);
     // The charts are PNG images, uploaded unshared and shown in the message as image blocks; the
     // CSVs are in the message's thread.

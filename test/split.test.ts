@@ -23,6 +23,11 @@ describe('splitting a too-heavy query', () => {
     expect(one).toHaveLength(1);
   });
 
+  it('never cuts a query over all history by time (grain installation): only installation buckets', () => {
+    const values = { from: '2026-08-31 00:00:00.000000', to: '2026-11-23 00:00:00.000000', timezone: 'UTC', user_buckets: 1, user_bucket: 0 };
+    expect(timeParts(values, { grain: 'installation', keys: ['week'] })).toEqual([values]);
+  });
+
   it('halves installation buckets so that the halves cover exactly the same installations', () => {
     const halves = halveUsers({ user_buckets: 2, user_bucket: 1 })!;
     expect(halves.map((h) => [h.user_buckets, h.user_bucket])).toEqual([

@@ -46,7 +46,7 @@ export class PostHogEngine implements Engine {
       const byTime = timeParts(values, split);
       const parts = byTime.length > 1 ? byTime : halveUsers(values);
       if (!parts) {
-        throw new PostHogTooHeavyError(name, `still too heavy after splitting into ${String(values.user_buckets)} parts of one ${split.grain}`, {
+        throw new PostHogTooHeavyError(name, `still too heavy after splitting into ${String(values.user_buckets)} parts${split.grain === 'installation' ? ' by installation' : ` of one ${split.grain}`}`, {
           ...(error.status !== undefined ? { status: error.status } : {}),
           hint: 'PostHog cannot run this query within its limits; try again when it is less busy, or use --source files with a batch export',
           cause: error,

@@ -17,14 +17,15 @@ export interface QueryDefinition<P extends ParamSpecs = ParamSpecs, R extends z.
   /**
    * How the query may be split when a remote engine finds it too heavy (src/engine/split.ts):
    * `grain` is the time bucket its groups use (parts over whole days or weeks of the timezone never
-   * share a group); `keys` are the group columns, every other column is a count that adds up across
+   * share a group), or `installation` for a query whose groups need all of the time range (a first-seen
+   * week, a look-back): it is only cut into disjoint installation buckets; `keys` are the group columns, every other column is a count that adds up across
    * parts over disjoint installations (the `{user_buckets}`/`{user_bucket}` filter).
    */
   readonly split?: SplitSpec;
 }
 
 export interface SplitSpec {
-  readonly grain: 'day' | 'week';
+  readonly grain: 'day' | 'week' | 'installation';
   readonly keys: readonly string[];
 }
 

@@ -27,7 +27,8 @@ export function timeParts(values: Record<string, unknown>, split: SplitSpec): Ar
   const zone = String(values.timezone ?? 'UTC');
   const from = parseInstant(values.from);
   const to = parseInstant(values.to);
-  if (!from.isValid || !to.isValid) return [values];
+  // A query over all of its history (first-seen weeks) cannot be cut by time: only by installation.
+  if (split.grain === 'installation' || !from.isValid || !to.isValid) return [values];
   const unit = split.grain === 'week' ? 'week' : 'day';
   const parts: Array<Record<string, unknown>> = [];
   let start: DateTime = from;

@@ -54,13 +54,16 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
     <Q extends Parameters<typeof runQuery>[1]>(q: Q, values: Record<string, unknown> = params) =>
     (signal: AbortSignal) =>
       runQuery(ctx.engine, q, values, { signal });
-  const [daily, weekly, features, protocols, platforms, firstSeen] = (await allOrAbort<unknown>([
+  const [daily, weekly, features, protocols, platforms, firstSeen, growth, versions] = (await allOrAbort<unknown>([
     run(queries.active_users_daily, dailyParams),
     run(queries.active_users_weekly, trendParams),
     run(queries.feature_usage),
     run(queries.protocol_usage),
     run(queries.platform_share),
     run(queries.event_first_seen, historyParams),
+    // Growth over the same 12 weeks; both look back over all history for "first seen".
+    run(queries.growth_weekly, trendParams),
+    run(queries.version_adoption, trendParams),
   ])) as [
     WeeklyResults['daily'],
     WeeklyResults['weekly'],
@@ -68,8 +71,10 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
     WeeklyResults['protocols'],
     WeeklyResults['platforms'],
     WeeklyResults['firstSeen'],
+    WeeklyResults['growth'],
+    WeeklyResults['versions'],
   ];
-  const results: WeeklyResults = { daily, weekly, features, protocols, platforms, firstSeen };
+  const results: WeeklyResults = { daily, weekly, features, protocols, platforms, firstSeen, growth, versions };
   ctx.logger.debug('report queries done', { engine: ctx.engine.name, ms: Date.now() - started });
   return results;
 }

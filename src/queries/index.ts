@@ -8,8 +8,10 @@ import active_users_weekly from './active_users_weekly.ts';
 import downloads_daily from './downloads_daily.ts';
 import event_first_seen from './event_first_seen.ts';
 import feature_usage from './feature_usage.ts';
+import growth_weekly from './growth_weekly.ts';
 import platform_share from './platform_share.ts';
 import protocol_usage from './protocol_usage.ts';
+import version_adoption from './version_adoption.ts';
 
 export const queries = {
   active_users_daily,
@@ -17,8 +19,10 @@ export const queries = {
   downloads_daily,
   event_first_seen,
   feature_usage,
+  growth_weekly,
   platform_share,
   protocol_usage,
+  version_adoption,
 } as const;
 
 export type QueryId = keyof typeof queries;

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { DateTime } from 'luxon';
 import { combinePlatforms } from '../reports/privacy.ts';
 import type { WeeklyReport } from '../reports/weekly-report.ts';
+import { versionOrder } from '../reports/growth.ts';
 
 export interface Chart {
   filename: string;
@@ -126,6 +127,149 @@ export async function weeklyCharts(report: WeeklyReport): Promise<Chart[]> {
       },
     }),
   });
+  charts.push(...(await growthCharts(report)));
+  return charts;
+}
+
+// Okabe-Ito, beside BLUE and ORANGE above.
+const GREEN = '#009E73';
+const VERMILLION = '#D55E00';
+const SKY = '#56B4E9';
+const PURPLE = '#CC79A7';
+const GREY = '#999999';
+
+/**
+ * Growth charts: lifecycle bars (dormant below zero), the retention triangle as a heat table, and
+ * the adoption curve of the releases first seen in the 12 weeks (or, with none, the weekly share of
+ * the newest versions). None without a growth section.
+ */
+export async function growthCharts(report: WeeklyReport): Promise<Chart[]> {
+  const g = report.growth;
+  if (!g) return [];
+  const charts: Chart[] = [];
+  const label = (w: string) => DateTime.fromISO(w).toFormat('MMM d');
+  const weekLabels = g.weeks.map(label);
+
+  const states = ['returning', 'resurrecting', 'new', 'dormant', 'active, not told apart'] as const;
+  const lifecycle = g.lifecycle.flatMap((r): Array<{ week: string; state: string; n: number; order: number }> => {
+    const week = label(r.week);
+    if (r.coverage === 'first-covered') return [{ week, state: states[4], n: r.active, order: 4 }];
+    if (r.coverage === 'no-data') return [];
+    return [
+      { week, state: states[0], n: r.returning ?? 0, order: 0 },
+      { week, state: states[1], n: r.resurrecting ?? 0, order: 1 },
+      { week, state: states[2], n: r.new ?? 0, order: 2 },
+      { week, state: states[3], n: -(r.dormant ?? 0), order: 3 },
+    ];
+  });
+  const startNote = g.firstCoveredWeek ? ` (data starts ${label(g.firstCoveredWeek)})` : '';
+  charts.push({
+    filename: `${report.week.label}-lifecycle.png`,
+    title: 'Growth accounting, 12 weeks',
+    alt:
+      `Installations per week for the 12 weeks to ${report.week.label}: returning, resurrecting and new stacked above zero, dormant below zero` +
+      (g.firstCoveredWeek ? `; the week of ${g.firstCoveredWeek} is the first the data covers, shown as one grey bar` : ''),
+    png: await toPng({
+      title: `Growth accounting${startNote}`,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values: lifecycle },
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'week', type: 'ordinal', sort: weekLabels, scale: { domain: weekLabels }, title: 'week starting', axis: { labelAngle: -40 } },
+        y: { field: 'n', type: 'quantitative', title: 'installations (dormant below zero)', stack: 'zero' },
+        color: { field: 'state', type: 'nominal', title: null, scale: { domain: [...states], range: [BLUE, ORANGE, GREEN, VERMILLION, GREY] } },
+        order: { field: 'order', type: 'quantitative' },
+      },
+    }),
+  });
+
+  const w = Array.from({ length: g.retention[0]?.shares.length ?? 8 }, (_, i) => `w${i + 1}`);
+  const cells = g.retention.flatMap((r) =>
+    r.shares.map((s, i) => ({ cohort: `${label(r.cohort)} (${r.size ?? '–'})`, after: w[i]!, share: s, text: s === null ? '' : `${Math.round(s * 100)}%` })),
+  );
+  const cohorts = g.retention.map((r) => `${label(r.cohort)} (${r.size ?? '–'})`);
+  charts.push({
+    filename: `${report.week.label}-retention.png`,
+    title: 'Retention of weekly cohorts',
+    alt: `Share of the installations first seen in each of the 12 weeks to ${report.week.label} that were active 1 to 8 weeks later, as a heat table`,
+    png: await toPng({
+      title: `Retention of each week's new installations${startNote}`,
+      width: WIDTH,
+      height: HEIGHT + 60,
+      data: { values: cells.filter((c) => c.share !== null) },
+      encoding: {
+        x: { field: 'after', type: 'ordinal', sort: w, scale: { domain: w }, title: 'weeks after the cohort\'s week', axis: { labelAngle: 0, orient: 'top', grid: false } },
+        y: { field: 'cohort', type: 'ordinal', sort: cohorts, scale: { domain: cohorts }, title: 'cohort (size)', axis: { grid: false } },
+      },
+      layer: [
+        { mark: { type: 'rect' }, encoding: { color: { field: 'share', type: 'quantitative', title: 'share', scale: { scheme: 'blues', domain: [0, 1] }, legend: { format: '%' } } } },
+        {
+          mark: { type: 'text', fontSize: 12 },
+          encoding: {
+            text: { field: 'text', type: 'nominal' },
+            color: { condition: { test: 'datum.share > 0.6', value: 'white' }, value: '#111' },
+          },
+        },
+      ],
+    }),
+  });
+
+  const palette = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY];
+  const dashes = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 0], [6, 3]];
+  if (g.releases.length) {
+    const shown = g.releases.slice(-palette.length).map((r) => r.version);
+    const points = g.adoption.filter((p) => shown.includes(p.version));
+    charts.push({
+      filename: `${report.week.label}-adoption.png`,
+      title: 'Release adoption',
+      alt: `Share of active installations that had run each release first seen in the 12 weeks to ${report.week.label}, per day, with the 50% line`,
+      png: await toPng({
+        title: 'Release adoption, with the 50% line',
+        width: WIDTH,
+        height: HEIGHT,
+        layer: [
+          {
+            data: { values: points },
+            mark: { type: 'line', strokeWidth: 3 },
+            encoding: {
+              // Days are calendar dates: read and shown in UTC, so the process's timezone cannot shift them.
+              x: { field: 'date', type: 'temporal', title: null, scale: { type: 'utc' }, axis: { format: '%b %d', labelAngle: -40 } },
+              // "Had run it" is cumulative while the week's active installations are not: it can pass 100%.
+              y: { field: 'share', type: 'quantitative', title: 'share of active installations', axis: { format: '%' }, scale: { domain: [0, Math.max(1, ...points.map((p) => p.share))] } },
+              color: { field: 'version', type: 'nominal', title: 'release', scale: { domain: shown, range: palette.slice(0, shown.length) } },
+              strokeDash: { field: 'version', type: 'nominal', title: 'release', scale: { domain: shown, range: dashes.slice(0, shown.length) } },
+            },
+          },
+          { data: { values: [{ y: 0.5 }] }, mark: { type: 'rule', color: '#555', strokeDash: [4, 4] }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+        ],
+      }),
+    });
+  } else {
+    const newest = [...new Set(g.versionTrend.flatMap((t) => t.versions.map((v) => v.version)))]
+      .filter((v) => v !== 'unknown')
+      .sort(versionOrder)
+      .slice(-palette.length);
+    const points = g.versionTrend.flatMap((t) => newest.map((version) => ({ week: label(t.week), version, share: t.versions.find((v) => v.version === version)?.share ?? 0 })));
+    charts.push({
+      filename: `${report.week.label}-adoption.png`,
+      title: 'Version adoption',
+      alt: `Weekly share of active installations on each of the ${newest.length} newest versions, 12 weeks to ${report.week.label}; no release was first seen in that time`,
+      png: await toPng({
+        title: 'Versions of active installations (no new release)',
+        width: WIDTH,
+        height: HEIGHT,
+        data: { values: points },
+        mark: { type: 'line', strokeWidth: 3, point: { size: 40, filled: true } },
+        encoding: {
+          x: { field: 'week', type: 'ordinal', sort: weekLabels, title: 'week starting', axis: { labelAngle: -40 } },
+          y: { field: 'share', type: 'quantitative', title: 'share of active installations', axis: { format: '%' }, scale: { zero: true } },
+          color: { field: 'version', type: 'nominal', title: 'version', scale: { domain: newest, range: palette.slice(0, newest.length) } },
+          strokeDash: { field: 'version', type: 'nominal', title: 'version', scale: { domain: newest, range: dashes.slice(0, newest.length) } },
+        },
+      }),
+    });
+  }
   return charts;
 }
 

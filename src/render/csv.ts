@@ -7,6 +7,7 @@ import type { WeeklyReport } from '../reports/weekly-report.ts';
 import { figure, SUMMARY_METRICS } from '../reports/weekly-report.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
 import { combineFeatures, combinePlatforms, combineProtocols } from '../reports/privacy.ts';
+import { growthCsvTables } from './growth.ts';
 
 export type Cell = string | number | null;
 
@@ -102,5 +103,6 @@ export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
       rows: dl.files.map((f) => [f.path, f.format, f.lines, f.unparsable, f.error ?? '']),
     };
   }
+  Object.assign(tables, growthCsvTables(report));
   return tables;
 }

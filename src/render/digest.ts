@@ -7,7 +7,8 @@ import { DateTime } from 'luxon';
 import type { Figure, PlatformRow, WeeklyReport } from '../reports/weekly-report.ts';
 import { isSmall, privacyFootnote, smallLabel } from '../reports/privacy.ts';
 import { figure } from '../reports/weekly-report.ts';
-import { weeklyHighlights } from '../reports/highlights.ts';
+import { reportHighlights } from '../reports/growth-highlights.ts';
+import { growthCaveats, growthDigestTables } from './growth.ts';
 import { totalRejected } from '../reports/data-quality.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
 
@@ -166,7 +167,7 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
             .join('; ')}. Ingestion may be broken or late: check before reading the figures.`,
         ]
       : [],
-    highlights: weeklyHighlights(report).map((h) => h.text),
+    highlights: reportHighlights(report).map((h) => h.text),
     tables: [
       {
         title: 'Daily active installations',
@@ -195,8 +196,9 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
         ...protocols,
       },
       platformsTable(report),
+      ...growthDigestTables(report),
     ],
-    context: report.downloads ? [...context, ...downloadCaveats(report)] : context,
+    context: [...(report.downloads ? [...context, ...downloadCaveats(report)] : context), ...growthCaveats(report)],
   };
 }
 

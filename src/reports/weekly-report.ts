@@ -16,6 +16,7 @@ import type { Week } from './period.ts';
 import type { DataQuality } from './data-quality.ts';
 import type { DownloadsSection } from './downloads.ts';
 import { DEFAULT_PRIVACY_K } from './privacy.ts';
+import { buildGrowth, type GrowthRow, type GrowthSection, type VersionRow } from './growth.ts';
 
 export interface WeeklyResults {
   daily: Array<RowOf<typeof active_users_daily>>;
@@ -25,6 +26,9 @@ export interface WeeklyResults {
   platforms: Array<RowOf<typeof platform_share>>;
   /** Absent in reports built without the look-back (then no trend and no new events are claimed). */
   firstSeen?: Array<RowOf<typeof event_first_seen>>;
+  /** growth_weekly and version_adoption over the 12 weeks (absent: no growth section). */
+  growth?: GrowthRow[];
+  versions?: VersionRow[];
 }
 
 /** A figure with last week's value; `change` = value / previous - 1, null when previous is 0. */
@@ -101,6 +105,8 @@ export interface WeeklyReport {
   completeness: Completeness;
   /** Small-cell suppression applied by the renderers (src/reports/privacy.ts). */
   privacy: { k: number };
+  /** Lifecycle, retention, release adoption, downloads beside new installations (src/reports/growth.ts). */
+  growth?: GrowthSection;
 }
 
 export interface Completeness {
@@ -226,6 +232,9 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     ...history(results, week),
     completeness: completeness(results, week),
     privacy: { k: input.privacyK ?? DEFAULT_PRIVACY_K },
+    ...(results.growth && results.versions
+      ? { growth: buildGrowth({ growthRows: results.growth, versionRows: results.versions, week, downloads: input.downloads }) }
+      : {}),
   };
 }
 

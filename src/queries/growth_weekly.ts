@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { count, defineQuery } from '../engine/query.ts';
+import { param } from '../engine/params.ts';
+
+const RETAINED = [1, 2, 3, 4, 5, 6, 7, 8] as const;
+const NEW_OS = ['macos', 'windows', 'linux', 'other', 'unknown'] as const;
+
+export default defineQuery({
+  id: 'growth_weekly',
+  description:
+    'Growth accounting per ISO week (new, returning, resurrecting, dormant installations), retention of each weekly cohort over the 8 weeks after it, and new installations per OS; first seen over all history before the end of the period',
+  params: {
+    from: param.instant('first week of the period (inclusive), UTC; a Monday 00:00 in the timezone'),
+    to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
+    timezone: param.timezone('timezone whose weeks are counted'),
+    prefix: param.string("event name prefix that makes an installation active, e.g. 'connect.'"),
+    user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
+    user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
+  },
+  // "First seen" needs all of an installation's history, so the query is never cut by time; buckets
+  // of installations keep each installation's weeks together, and every column is a count that adds up.
+  split: { grain: 'installation', keys: ['week'] },
+  row: z.object({
+    week: z.string(),
+    new: count(),
+    returning: count(),
+    resurrecting: count(),
+    dormant: count(),
+    retained_w1: count(),
+    retained_w2: count(),
+    retained_w3: count(),
+    retained_w4: count(),
+    retained_w5: count(),
+    retained_w6: count(),
+    retained_w7: count(),
+    retained_w8: count(),
+    new_macos: count(),
+    new_windows: count(),
+    new_linux: count(),
+    new_other: count(),
+    new_unknown: count(),
+  }),
+  // Per installation: its active weeks (a connect.* event) over ALL history before {to}, its first
+  // active week, and its OS as of that week (the platform_share rule: latest event carrying one,
+  // carried forward week by week). Then one row per installation and week of the period in which it
+  // was active or was active the week before, classified:
+  //   new          active, first active week = this week
+  //   returning    active this week and the week before
+  //   resurrecting active, not the week before, first seen earlier
+  //   dormant      active the week before, not this week
+  // retained_wK: of the installations new in this week (the cohort), those active K weeks later.
+  // The row for week 1970-01-01 counts in `new` the installations first seen before the period: if it
+  // is 0, the data starts inside the period (its first covered week cannot tell new from resurrecting).
+  sql: `
+SELECT
+    toString(week) AS week,
+    countIf(before OR cohort) AS new,
+    countIf(act AND prev) AS returning,
+    countIf(act AND NOT prev AND NOT cohort) AS resurrecting,
+    countIf(prev AND NOT act) AS dormant,
+${RETAINED.map((k) => `    countIf(cohort AND has(weeks, addDays(week, ${7 * k}))) AS retained_w${k},`).join('\n')}
+${NEW_OS.map((os) => `    countIf(cohort AND first_os = '${os}') AS new_${os}`).join(',\n')}
+FROM (
+    SELECT
+        week,
+        weeks,
+        first_os,
+        week = toDate('1970-01-01') AS before,
+        NOT before AND has(weeks, week) AS act,
+        NOT before AND has(weeks, subtractDays(week, 7)) AS prev,
+        NOT before AND first_week = week AS cohort
+    FROM (
+        SELECT
+            weeks,
+            first_week,
+            multiIf(first_os_raw IN ('darwin', 'macos'), 'macos',
+                    first_os_raw IN ('win32', 'windows'), 'windows',
+                    first_os_raw = 'linux', 'linux',
+                    first_os_raw = '', 'unknown',
+                    'other') AS first_os,
+            toMonday(toDate(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone}))) AS from_week,
+            toMonday(toDate(toTimeZone(toDateTime64({to}, 6, 'UTC'), {timezone}))) AS to_week,
+            arrayJoin(arrayConcat(
+                arrayFilter(x -> first_week < from_week, [toDate('1970-01-01')]),
+                arrayFilter(w -> w >= from_week AND w < to_week,
+                            arrayDistinct(arrayConcat(weeks, arrayMap(w -> addDays(w, 7), weeks)))))) AS week
+        FROM (
+            SELECT
+                distinct_id,
+                groupArrayIf(week, active) AS weeks,
+                minIf(week, active) AS first_week,
+                argMinIf(os_raw, week, active) AS first_os_raw
+            FROM (
+                SELECT
+                    distinct_id,
+                    week,
+                    active,
+                    ifNull(anyLast(os_seen) OVER (PARTITION BY distinct_id ORDER BY week ASC
+                                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '') AS os_raw
+                FROM (
+                    SELECT
+                        distinct_id,
+                        toMonday(toDate(toTimeZone(timestamp, {timezone}))) AS week,
+                        countIf(startsWith(event, {prefix})) > 0 AS active,
+                        nullIf(argMaxIf(event_os, timestamp, event_os != ''), '') AS os_seen
+                    FROM (
+                        SELECT
+                            distinct_id,
+                            event,
+                            timestamp,
+                            multiIf(JSONExtractString(properties, 'connect.os') != '', JSONExtractString(properties, 'connect.os'),
+                                    JSONExtractString(properties, 'os') != '', JSONExtractString(properties, 'os'),
+                                    JSONExtractString(person.properties, 'connect.os') != '', JSONExtractString(person.properties, 'connect.os'),
+                                    JSONExtractString(person.properties, 'os')) AS event_os
+                        FROM events
+                        WHERE timestamp < toDateTime64({to}, 6, 'UTC')
+                            AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
+                            AND distinct_id IN (
+                                SELECT distinct_id FROM events
+                                WHERE startsWith(event, {prefix})
+                                    AND timestamp < toDateTime64({to}, 6, 'UTC'))
+                    )
+                    GROUP BY distinct_id, week
+                )
+            )
+            GROUP BY distinct_id
+            HAVING countIf(active) > 0
+        )
+    )
+)
+GROUP BY week
+ORDER BY week`,
+});
