@@ -267,7 +267,7 @@ describe('growth on a history that reaches back before the 12 weeks', () => {
   });
 
   it('writes lifecycle.csv and retention.csv with empty cells for unknowns', () => {
-    const t = growthCsvTables({ growth: g } as WeeklyReport);
+    const t = growthCsvTables({ growth: g, privacy: { k: 1 } } as WeeklyReport);
     const lifecycle = toCsv(t['lifecycle.csv']!).split('\n');
     expect(lifecycle[0]).toBe('week,new,returning,resurrecting,dormant,quick_ratio');
     expect(lifecycle[2]).toBe(`${W(2)},0,1,0,0,`);
@@ -295,7 +295,7 @@ describe('growth when the data starts inside the 12 weeks', () => {
     expect(g.lifecycle[11]).toMatchObject({ coverage: 'covered', active: 5, new: 3, returning: 2, resurrecting: 0, dormant: 1, quickRatio: 3 });
     expect(g.retention[10]).toMatchObject({ size: null, shares: nulls(8) });
     expect(g.retention[11]).toMatchObject({ size: 3, shares: nulls(8) });
-    const csv = toCsv(growthCsvTables({ growth: g } as WeeklyReport)['lifecycle.csv']!).split('\n');
+    const csv = toCsv(growthCsvTables({ growth: g, privacy: { k: 1 } } as WeeklyReport)['lifecycle.csv']!).split('\n');
     expect(csv[11]).toBe(`${W(11)},,,,,`);
   });
 

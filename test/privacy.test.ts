@@ -92,3 +92,38 @@ describe('privacy.k setting', () => {
     await expect(loadConfig({ env: { CONNECT_METRICS_PRIVACY_K: '0' } })).rejects.toThrow(/CONNECT_METRICS_PRIVACY_K 0/);
   });
 });
+
+describe('small cells in the growth section', () => {
+  it('versions: small versions (unknown too) fold into other; share over all active installations', async () => {
+    const { combineVersions } = await import('../src/reports/privacy.ts');
+    const rows = [
+      { version: '17.0.0', users: 3, share: 3 / 15 },
+      { version: '17.1.0', users: 10, share: 10 / 15 },
+      { version: 'unknown', users: 2, share: 2 / 15 },
+    ];
+    expect(combineVersions(rows, 5)).toEqual([
+      { version: '17.1.0', users: 10, share: 10 / 15 },
+      { version: 'other', users: 5, share: 5 / 15 },
+    ]);
+    expect(combineVersions(rows, 1)).toEqual(rows);
+  });
+
+  it('new installations by OS: a small cell is emptied and added to the same week\'s other', async () => {
+    const { combineNewInstallations } = await import('../src/reports/privacy.ts');
+    const week = (w: string, n: [number, number, number, number, number]) =>
+      (['macos', 'windows', 'linux', 'other', 'unknown'] as const).map((os, i) => ({ week: w, os, downloads: null, newInstallations: n[i]! }));
+    const out = combineNewInstallations([...week('2026-11-09', [12, 2, 0, 1, 3]), ...week('2026-11-16', [9, 8, 7, 0, 6])], 5);
+    expect(out.map((r) => [r.week, r.os, r.newInstallations])).toEqual([
+      ['2026-11-09', 'macos', 12],
+      ['2026-11-09', 'windows', null],
+      ['2026-11-09', 'linux', 0],
+      ['2026-11-09', 'other', 6],
+      ['2026-11-09', 'unknown', null],
+      ['2026-11-16', 'macos', 9],
+      ['2026-11-16', 'windows', 8],
+      ['2026-11-16', 'linux', 7],
+      ['2026-11-16', 'other', 0],
+      ['2026-11-16', 'unknown', 6],
+    ]);
+  });
+});

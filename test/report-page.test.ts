@@ -111,6 +111,11 @@ const COLUMNS: Record<string, Record<string, string>> = {
   'features.csv': { users: 'users', adoption: 'adoption', events: 'events' },
   'protocols.csv': { users: 'users', share: 'share', events: 'events' },
   'platforms.csv': { users: 'users', active: 'users', share: 'share', downloads: 'downloads', 'dl share': 'download_share' },
+  'lifecycle.csv': { new: 'new', returning: 'returning', resurrecting: 'resurrecting', dormant: 'dormant', 'quick ratio': 'quick_ratio' },
+  'retention.csv': { size: 'size', w1: 'w1', w2: 'w2', w3: 'w3', w4: 'w4', w5: 'w5', w6: 'w6', w7: 'w7', w8: 'w8' },
+  'versions.csv': { users: 'users', share: 'share' },
+  'releases.csv': { 'days to 50%': 'days_to_half', installations: 'installations', 'share now': 'share', updates: 'updates' },
+  'new_installations.csv': { new: 'new_installations', downloads: 'downloads' },
   'data_quality.csv': { records: 'records', accepted: 'accepted', 'bad json': 'bad_json', 'no distinct id': 'no_distinct_id', 'bad timestamp': 'bad_timestamp' },
 };
 
@@ -131,7 +136,7 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
     const { page } = await open(join(week, 'report.html'));
     const found = await tables(page);
     const compared = new Set<string>();
-    let suppressedSeen = 0;
+    const suppressedSeen: string[] = [];
     let cellsCompared = 0;
     for (const t of found) {
       if (!t.csv) continue;
@@ -142,20 +147,28 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
       expect(map, `no column map for ${t.csv}`).toBeDefined();
       compared.add(t.csv);
       t.rows.forEach((row, r) => {
-        // dau.csv rows are days in order; the others are keyed by their first column.
-        const csvRow = t.csv === 'dau.csv' ? body[r] : body.find((b) => b[0] === row[0]!.text);
+        // Days, lifecycle weeks and cohorts are rows in order (the page shows dates shorter);
+        // new installations are the report week's rows by OS; the others are keyed by their first column.
+        const latestWeek = body.map((b) => b[0]!).sort().at(-1);
+        const csvRow = ['dau.csv', 'lifecycle.csv', 'retention.csv'].includes(t.csv)
+          ? body[r]
+          : t.csv === 'new_installations.csv'
+            ? body.find((b) => b[0] === latestWeek && b[1] === row[0]!.text)
+            : body.find((b) => b[0] === row[0]!.text);
         const suppressedRow = row.some((c) => c.text.startsWith('<'));
         if (suppressedRow) {
-          suppressedSeen++;
+          suppressedSeen.push(`${t.csv}:${row[0]!.text}`);
           // Folded into `other` in features/protocols (the row is gone), emptied in platforms.
           if (t.csv === 'platforms.csv') expect(csvRow![header.indexOf('users')]).toBe('');
+          else if (t.csv === 'new_installations.csv') expect(csvRow![header.indexOf('new_installations')]).toBe('');
+          else if (t.csv === 'releases.csv') expect(csvRow![header.indexOf('installations')]).toBe('');
           else expect(csvRow, `${t.csv}: ${row[0]!.text} should be folded into other`).toBeUndefined();
           return;
         }
         expect(csvRow, `${t.csv}: no row for ${row[0]!.text}`).toBeDefined();
-        if (t.csv === 'platforms.csv' && row[0]!.text === 'other') {
+        if ((t.csv === 'platforms.csv' || t.csv === 'new_installations.csv') && row[0]!.text === 'other') {
           // The page shows other as counted; the CSV's other also holds the small platforms folded into it.
-          expect(Number(csvRow![header.indexOf('users')])).toBeGreaterThanOrEqual(Number(row[1]!.value));
+          expect(Number(csvRow![header.indexOf(t.csv === 'platforms.csv' ? 'users' : 'new_installations')])).toBeGreaterThanOrEqual(Number(row[1]!.value));
           return;
         }
         t.header.forEach((h, c) => {
@@ -165,14 +178,27 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
           expect(row[c]!.value, `${t.csv} ${row[0]!.text} ${h}`).toBe(want);
           cellsCompared++;
           // The text people read says the same as the number (integers exactly, others to a rounding).
-          if (/^-?\d+$/.test(want) && !/[.%]/.test(row[c]!.text)) expect(row[c]!.text.replace(/,/g, ''), `${t.csv} ${row[0]!.text} ${h} text`).toBe(want);
+          if (/^-?\d+$/.test(want) && !/[.%]/.test(row[c]!.text)) expect(row[c]!.text.replace(/[,−]/g, ''), `${t.csv} ${row[0]!.text} ${h} text`).toBe(want);
         });
       });
     }
-    expect([...compared].sort()).toEqual(['data_quality.csv', 'dau.csv', 'features.csv', 'platforms.csv', 'protocols.csv', 'summary.csv']);
+    expect([...compared].sort()).toEqual([
+      'data_quality.csv',
+      'dau.csv',
+      'features.csv',
+      'lifecycle.csv',
+      'new_installations.csv',
+      'platforms.csv',
+      'protocols.csv',
+      'releases.csv',
+      'retention.csv',
+      'summary.csv',
+      'versions.csv',
+    ]);
     expect(cellsCompared).toBeGreaterThan(40);
-    // kube (3 users), file transfer (1), windows (2) are under 5: each reads <5 on the page.
-    expect(suppressedSeen).toBe(3);
+    // kube (3 users), file transfer (1), windows (2) and the 4 new macOS installations of W47 are
+    // under 5: each reads <5 on the page.
+    expect(suppressedSeen.sort()).toEqual(['features.csv:file_transfer', 'new_installations.csv:macos', 'platforms.csv:windows', 'protocols.csv:kube']);
     const features = found.find((t) => t.csv === 'features.csv')!;
     const fileTransfer = features.rows.find((r) => r[0]!.text === 'file_transfer')!;
     expect(fileTransfer[1]!.text).toBe('<5');

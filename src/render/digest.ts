@@ -16,6 +16,8 @@ export interface DigestTable {
   title: string;
   /** The CSV file with the same figures (the page links it and its test compares the two). */
   csv?: string;
+  /** Shares 0..1 shown as a heat table on the page (the retention triangle). */
+  heat?: boolean;
   header: string[];
   /** right-aligned columns (numbers) */
   numeric: boolean[];
@@ -196,7 +198,7 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
         ...protocols,
       },
       platformsTable(report),
-      ...growthDigestTables(report),
+      ...growthDigestTables(report, max),
     ],
     context: [...(report.downloads ? [...context, ...downloadCaveats(report)] : context), ...growthCaveats(report)],
   };

@@ -100,6 +100,14 @@ interface PageTable {
   numeric: boolean[];
   rows: Array<Array<{ text: string; value?: number | null | undefined }>>;
   note?: string | undefined;
+  /** A heat table: share cells (0..1) from this column on are shaded by their value. */
+  heatFrom?: number | undefined;
+}
+
+/** Okabe-Ito blue, more opaque for a higher share; white text once the shade is dark. */
+function heatStyle(share: number): string {
+  const a = Math.max(0, Math.min(1, share));
+  return ` style="background: rgba(0, 114, 178, ${(0.08 + 0.82 * a).toFixed(2)});${a > 0.5 ? ' color: #fff;' : ''}"`;
 }
 
 function tableHtml(t: PageTable): string {
@@ -115,7 +123,8 @@ function tableHtml(t: PageTable): string {
             if (!t.numeric[i]) return `<td>${escapeHtml(c.text)}</td>`;
             const suppressed = c.value === null && c.text !== '';
             const value = c.value === null || c.value === undefined ? '' : formatNumber(c.value);
-            return `<td class="num${suppressed ? ' suppressed' : ''}" data-value="${value}">${escapeHtml(c.text)}</td>`;
+            const heat = t.heatFrom !== undefined && i >= t.heatFrom && typeof c.value === 'number' ? heatStyle(c.value) : '';
+            return `<td class="num${suppressed ? ' suppressed' : ''}" data-value="${value}"${heat}>${escapeHtml(c.text)}</td>`;
           })
           .join('') +
         '</tr>',
@@ -138,6 +147,7 @@ function fromDigest(t: DigestTable, id: string): PageTable {
     numeric: t.numeric,
     rows: t.rows.map((r, i) => r.map((text, j) => ({ text, value: t.values?.[i]?.[j] }))),
     note: t.note,
+    heatFrom: t.heat ? 2 : undefined,
   };
 }
 

@@ -7,6 +7,7 @@
  * Pure functions over the report's rows; the renderers decide where each form is used.
  */
 import type { FeatureRow, PlatformRow, ProtocolRow, WeeklyReport } from './weekly-report.ts';
+import type { DownloadsVsNew, GrowthSection, ReleaseAdoption, VersionShare } from './growth.ts';
 
 /** The default k: cells of 1 to 4 installations are suppressed. */
 export const DEFAULT_PRIVACY_K = 5;
@@ -116,5 +117,49 @@ export function privacySafeReport(report: WeeklyReport): WeeklyReport {
       return orig.os === 'other' ? row : prev(row);
     }),
     newEvents: report.newEvents.map((e) => (isSmall(e.users, k) ? { ...e, users: 0, suppressed: true } : e)),
+    ...(report.growth ? { growth: privacySafeGrowth(report.growth, k) } : {}),
+  };
+}
+
+/** Versions of the week: small versions (unknown included) folded into one `other` row at the end. */
+export function combineVersions(rows: readonly VersionShare[], k: number): VersionShare[] {
+  const active = rows.reduce((s, r) => s + r.users, 0);
+  const small = rows.filter((r) => isSmall(r.users, k) && r.version !== 'other');
+  if (small.length === 0) return [...rows];
+  const existing = rows.find((r) => r.version === 'other');
+  const users = [...small, ...(existing ? [existing] : [])].reduce((s, r) => s + r.users, 0);
+  return [...rows.filter((r) => !small.includes(r) && r !== existing), { version: 'other', users, share: active === 0 ? 0 : users / active }];
+}
+
+/**
+ * New installations per OS and week: a small cell keeps its row with no figure (null) and its
+ * installations are added to the same week's `other`, as in platforms.csv.
+ */
+export function combineNewInstallations(rows: readonly DownloadsVsNew[], k: number): DownloadsVsNew[] {
+  const moved = new Map<string, number>();
+  const out = rows.map((r) => {
+    if (r.os !== 'other' && r.newInstallations !== null && isSmall(r.newInstallations, k)) {
+      moved.set(r.week, (moved.get(r.week) ?? 0) + r.newInstallations);
+      return { ...r, newInstallations: null, suppressed: true };
+    }
+    return r;
+  });
+  return out.map((r) => (r.os === 'other' && r.newInstallations !== null && moved.has(r.week) ? { ...r, newInstallations: r.newInstallations + moved.get(r.week)! } : r));
+}
+
+/** Releases run by fewer than k installations show no installation count or share. */
+export function suppressReleases(rows: readonly ReleaseAdoption[], k: number): Array<Omit<ReleaseAdoption, 'installations' | 'share'> & { installations: number | null; share: number | null }> {
+  return rows.map((r) => (isSmall(r.installations, k) ? { ...r, installations: null, share: null } : r));
+}
+
+/** The growth section as it may leave the machine: breakdowns combined, small adoption points dropped. */
+export function privacySafeGrowth(g: GrowthSection, k: number): GrowthSection {
+  return {
+    ...g,
+    versions: combineVersions(g.versions, k),
+    versionTrend: g.versionTrend.map((w) => ({ ...w, versions: combineVersions(w.versions, k) })),
+    releases: g.releases.map((r) => (isSmall(r.installations, k) ? { ...r, installations: 0, share: 0, suppressed: true } : r)),
+    adoption: g.adoption.filter((p) => !isSmall(p.installations, k)),
+    downloadsVsNew: combineNewInstallations(g.downloadsVsNew, k),
   };
 }
