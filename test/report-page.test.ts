@@ -150,7 +150,7 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
         // Days, lifecycle weeks and cohorts are rows in order (the page shows dates shorter);
         // new installations are the report week's rows by OS; the others are keyed by their first column.
         const latestWeek = body.map((b) => b[0]!).sort().at(-1);
-        const csvRow = ['dau.csv', 'lifecycle.csv', 'retention.csv'].includes(t.csv)
+        const csvRow = ['dau.csv', 'lifecycle.csv', 'retention.csv'].includes(t.csv!)
           ? body[r]
           : t.csv === 'new_installations.csv'
             ? body.find((b) => b[0] === latestWeek && b[1] === row[0]!.text)
