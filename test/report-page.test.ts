@@ -156,6 +156,11 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
             ? body.find((b) => b[0] === latestWeek && b[1] === row[0]!.text)
             : body.find((b) => b[0] === row[0]!.text);
         const suppressedRow = row.some((c) => c.text.startsWith('<'));
+        if (suppressedRow && row[0]!.text === 'other') {
+          // A small `other` reads <5 on the page; in the CSV it holds the folded cells as well.
+          suppressedSeen.push(`${t.csv}:other`);
+          return;
+        }
         if (suppressedRow) {
           suppressedSeen.push(`${t.csv}:${row[0]!.text}`);
           // Folded into `other` in features/protocols (the row is gone), emptied in platforms.

@@ -207,8 +207,8 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
 function platformsTable(report: WeeklyReport): DigestTable {
   const dl = report.downloads;
   const k = report.privacy.k;
-  // `other` is itself the catch-all: it is shown as it is.
-  const small = (os: string, users: number) => os !== 'other' && isSmall(users, k);
+  // `other` too: where people read it, a catch-all of 3 installations singles them out as well.
+  const small = (_os: string, users: number) => isSmall(users, k);
   const users = (p: PlatformRow) => (small(p.os, p.users) ? smallLabel(k) : formatInt(p.users));
   const share = (p: PlatformRow) => (small(p.os, p.users) ? '–' : formatPercent(p.share));
   const num = (p: PlatformRow, x: number) => (small(p.os, p.users) ? null : x);

@@ -135,12 +135,12 @@ export function growthDigestTables(report: WeeklyReport, maxRows = MAX_ROWS): Di
     numeric: [false, true, true, true, true],
     rows: thisWeek.map((r) => {
       const prevNew = before.get(r.os)?.newInstallations ?? null;
-      const hide = (n: number | null) => r.os !== 'other' && small(n);
+      const hide = (n: number | null) => small(n);
       return [r.os, hide(r.newInstallations) ? smallLabel(k) : int(r.newInstallations), int(r.downloads), hide(prevNew) ? smallLabel(k) : int(prevNew), int(before.get(r.os)?.downloads ?? null)];
     }),
     values: thisWeek.map((r) => {
       const prevNew = before.get(r.os)?.newInstallations ?? null;
-      const hide = (n: number | null) => r.os !== 'other' && small(n);
+      const hide = (n: number | null) => small(n);
       return [null, hide(r.newInstallations) ? null : r.newInstallations, r.downloads, hide(prevNew) ? null : prevNew, before.get(r.os)?.downloads ?? null];
     }),
     note: g.cdnCounted
