@@ -127,9 +127,17 @@ function fireTimesOfDay(s: CronSchedule, day: DateTime): Date[] {
   const out = new Map<number, Date>();
   const hours = [...s.hours].sort((a, b) => a - b);
   const minutes = [...s.minutes].sort((a, b) => a - b);
+  // Most days have one offset from start to end: then each wall time is simply naive - offset.
+  const naiveMidnight = Date.UTC(day.year, day.month - 1, day.day);
+  const offsetAt = (ms: number) => DateTime.fromMillis(ms, { zone: s.timezone }).offset;
+  const o1 = offsetAt(naiveMidnight - 14 * 3_600_000);
+  const o2 = offsetAt(naiveMidnight + 38 * 3_600_000);
   for (const hour of hours) {
     for (const minute of minutes) {
-      const at = wallTimeInstant(day.year, day.month, day.day, hour, minute, s.timezone);
+      const at =
+        o1 === o2
+          ? new Date(naiveMidnight + (hour * 60 + minute - o1) * 60_000)
+          : wallTimeInstant(day.year, day.month, day.day, hour, minute, s.timezone);
       if (!at) continue;
       out.set(at.getTime(), at);
     }
@@ -137,30 +145,32 @@ function fireTimesOfDay(s: CronSchedule, day: DateTime): Date[] {
   return [...out.values()].sort((a, b) => a.getTime() - b.getTime());
 }
 
+/** Fire instants after `after` (exclusive), oldest first, day by day up to `lastDay` (local). */
+function* fireTimesFrom(s: CronSchedule, after: Date, lastDay: DateTime): Generator<Date> {
+  let day = DateTime.fromJSDate(after, { zone: s.timezone }).startOf('day');
+  while (day <= lastDay) {
+    if (dayMatches(s, day)) {
+      for (const t of fireTimesOfDay(s, day)) if (t > after) yield t;
+    }
+    day = day.plus({ days: 1 }).startOf('day');
+  }
+}
+
 /** Every fire instant `t` with `after < t <= until`, oldest first. */
 export function fireTimesBetween(s: CronSchedule, after: Date, until: Date): Date[] {
   const out: Date[] = [];
   if (until <= after) return out;
-  let day = DateTime.fromJSDate(after, { zone: s.timezone }).startOf('day').minus({ days: 1 });
-  const lastDay = DateTime.fromJSDate(until, { zone: s.timezone }).startOf('day');
-  while (day <= lastDay) {
-    if (dayMatches(s, day)) {
-      for (const t of fireTimesOfDay(s, day)) if (t > after && t <= until) out.push(t);
-    }
-    day = day.plus({ days: 1 }).startOf('day');
+  for (const t of fireTimesFrom(s, after, DateTime.fromJSDate(until, { zone: s.timezone }).startOf('day'))) {
+    if (t > until) break;
+    out.push(t);
   }
   return out;
 }
 
 /** The first fire instant strictly after `after` (searches up to 5 years ahead; undefined if none, e.g. 30 February). */
 export function nextFireTime(s: CronSchedule, after: Date): Date | undefined {
-  let from = after;
-  for (let i = 0; i < 60; i++) {
-    const until = new Date(from.getTime() + 31 * 86_400_000);
-    const found = fireTimesBetween(s, from, until);
-    if (found.length) return found[0];
-    from = until;
-  }
+  const lastDay = DateTime.fromJSDate(after, { zone: s.timezone }).startOf('day').plus({ years: 5 });
+  for (const t of fireTimesFrom(s, after, lastDay)) return t;
   return undefined;
 }
 

@@ -177,10 +177,10 @@ export class Scheduler {
     for (const item of catchUp) {
       if (item.trigger === 'catch-up') logger.info(`${item.jobId}: catching up the run for ${item.scheduledFor.toISOString()} missed while the service was down`, { job: item.jobId, scheduledFor: item.scheduledFor.toISOString() });
     }
-    await this.enqueue(catchUp);
     this.state = 'running';
     this.lastActivity = now;
     this.trigger = trigger;
+    await this.enqueue(catchUp);
     await trigger.start(this.jobs, () => void this.wake());
     for (const job of this.jobs) {
       const next = nextFireTime(job.cron, now);
@@ -228,8 +228,10 @@ export class Scheduler {
   }
 
   private drain(): void {
-    if (this.draining) return;
-    this.draining = (async () => {
+    if (this.draining || this.state !== 'running') return this.notifyIdle();
+    let release!: () => void;
+    this.draining = new Promise<void>((r) => (release = r));
+    void (async () => {
       try {
         while (this.queue.length && this.state === 'running') {
           const item = this.queue.shift()!;
@@ -241,13 +243,17 @@ export class Scheduler {
         }
       } finally {
         this.draining = undefined;
-        if (!this.queue.length || this.state !== 'running') {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const w of waiters) w();
-        }
+        release();
+        this.notifyIdle();
       }
     })();
+  }
+
+  private notifyIdle(): void {
+    if (this.draining || (this.queue.length && this.state === 'running')) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   private async runOne(item: QueueItem, signal: AbortSignal): Promise<void> {
@@ -340,7 +346,7 @@ export class Scheduler {
 
   /** Resolves when nothing is queued or running (tests). */
   idle(): Promise<void> {
-    if (!this.draining && !this.queue.length) return Promise.resolve();
+    if (!this.draining && (!this.queue.length || this.state !== 'running')) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 

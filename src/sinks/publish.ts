@@ -31,6 +31,11 @@ export class SinkFailureError extends ConnectMetricsError {
   }
 }
 
+/** `--sinks csv,slack` as a list (undefined when the flag is absent: the configured sinks apply). */
+export function parseSinkList(flag: string | undefined): string[] | undefined {
+  return !flag ? undefined : flag.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
 /** The sinks to run: as configured, else the output folder, plus Slack when a token is set. */
 export function resolveSinks(configured: readonly string[] | undefined, slackToken: string | undefined): SinkName[] {
   if (!configured) return slackToken ? ['csv', 'slack'] : ['csv'];
