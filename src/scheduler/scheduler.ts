@@ -344,6 +344,19 @@ export class Scheduler {
     this.retryTimers.set(key, handle);
   }
 
+  /**
+   * Takes up one scheduled time of a job now (`serve --run-now`): nothing happens if it already
+   * succeeded (the ledger decides, as for any run).
+   */
+  async runAt(jobId: string, scheduledFor: Date): Promise<void> {
+    const rec = this.options.ledger.get(jobId, scheduledFor);
+    if (rec?.state === 'succeeded') {
+      this.options.logger.info(`${jobId}: the run for ${scheduledFor.toISOString()} already succeeded; not running it again`);
+      return;
+    }
+    await this.enqueue([{ jobId, scheduledFor, trigger: rec?.trigger ?? 'catch-up' }]);
+  }
+
   /** Resolves when nothing is queued or running (tests). */
   idle(): Promise<void> {
     if (!this.draining && (!this.queue.length || this.state !== 'running')) return Promise.resolve();
