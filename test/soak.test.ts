@@ -1,5 +1,5 @@
 /**
- * Soak: the scheduler on virtual time through two years of schedule (2025-01-01 to 2027-01-05,
+ * Soak: the scheduler on virtual time through two years of schedule (2024-01-01 to 2026-01-06,
  * Europe/Berlin: four DST changes), with the real jobs, real sinks and the PostHog and Slack
  * stand-ins over loopback HTTP. Restarts at seeded random points (clean stops, crashes while idle,
  * crashes between posting the digest and recording it), downtime of up to 9 days, faults in both
@@ -19,8 +19,10 @@ import { FakeTime } from './helpers/fake-time.ts';
 import { expectedAlerts, expectedDigests, startWorld, ZONE, type World } from './helpers/soak-world.ts';
 
 const DAY = 86_400_000;
-const START = new Date('2025-01-01T00:00:00Z');
-const END = new Date('2027-01-05T00:00:00Z');
+// In the past on purpose: the Slack history check reads messages since the week's end, and the
+// stand-in stamps messages with the real time, so virtual time must stay behind real time.
+const START = new Date('2024-01-01T00:00:00Z');
+const END = new Date('2026-01-06T00:00:00Z');
 
 /** mulberry32: a small seeded generator, so a failing soak can be replayed. */
 function rng(seed: number): () => number {
@@ -53,7 +55,15 @@ describe('soak: two years of schedule', () => {
     const events: string[] = [];
 
     const boot = async () => {
-      const ledger = await Ledger.open(ledgerPath);
+      // The hard paths were exercised, not just the easy one.
+    const msgs = logger.records.map((r) => r.msg);
+    expect(msgs.filter((m) => /weekly-digest: the run for .* was cut short/.test(m)).length).toBeGreaterThan(0);
+    expect(msgs.filter((m) => m.includes('is already in the channel')).length).toBeGreaterThan(0);
+    expect(msgs.filter((m) => / failed \(attempt 1 of 6\)/.test(m)).length).toBeGreaterThan(0);
+    expect(msgs.filter((m) => m.includes('missed while the service was down')).length).toBeGreaterThan(0);
+    expect(msgs.filter((m) => m.includes('no answer to chat.postMessage')).length).toBeGreaterThan(0);
+
+    const ledger = await Ledger.open(ledgerPath);
       const scheduler = new Scheduler({
         jobs,
         ledger,
@@ -127,6 +137,14 @@ describe('soak: two years of schedule', () => {
     expect([...digests.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     expect([...alerts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     expect([...alerts.keys()].sort()).toEqual(expectedAlerts(START, END).sort());
+
+    // The hard paths were exercised, not just the easy one.
+    const msgs = logger.records.map((r) => r.msg);
+    expect(msgs.filter((m) => /weekly-digest: the run for .* was cut short/.test(m)).length).toBeGreaterThan(0);
+    expect(msgs.filter((m) => m.includes('is already in the channel')).length).toBeGreaterThan(0);
+    expect(msgs.filter((m) => / failed \(attempt 1 of 6\)/.test(m)).length).toBeGreaterThan(0);
+    expect(msgs.filter((m) => m.includes('missed while the service was down')).length).toBeGreaterThan(0);
+    expect(msgs.filter((m) => m.includes('no answer to chat.postMessage')).length).toBeGreaterThan(0);
 
     const ledger = await Ledger.open(ledgerPath);
     const weekly = ledger.runs('weekly-digest');

@@ -14,15 +14,15 @@ import { startSlackStandIn, type SlackStandIn } from '../standins/slack/index.ts
 import { tempDir, writeExport, type TestEvent } from './fixtures.ts';
 
 export const ZONE = 'Europe/Berlin';
-export const DATA_FROM = '2024-10-01';
-export const DATA_TO = '2027-02-01';
+export const DATA_FROM = '2023-10-01';
+export const DATA_TO = '2026-02-01';
 
 /** Installations active on a local day: 5, except the days below. */
 export const SPECIAL_DAYS: Record<string, number> = {
-  '2025-06-10': 1, // a dip: -80 %
-  '2025-09-03': 9, // a spike: +80 %
-  '2026-02-14': 0, // ingestion gap, two days
-  '2026-02-15': 0,
+  '2024-06-11': 1, // a dip: -80 %
+  '2024-09-04': 9, // a spike: +80 %
+  '2025-02-15': 0, // ingestion gap, two days
+  '2025-02-16': 0,
 };
 
 export function usersOn(day: string): number {
