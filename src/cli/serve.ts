@@ -74,4 +74,8 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, logger: Logger
   const { finished } = await scheduler.stop(s.shutdownGraceSeconds * 1000);
   await http.close();
   logger.info(finished ? 'stopped' : 'stopped at the deadline; the cut-off run runs again at the next start');
+  if (!finished && io.processStreams) {
+    // The cut-off run may still hold sockets or timers open; the ledger already says what to redo.
+    setTimeout(() => process.exit(0), 200).unref();
+  }
 }
