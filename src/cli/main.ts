@@ -19,6 +19,8 @@ export interface CliIo {
   fetch?: typeof fetch;
   /** Whether stderr is a terminal (readable logs, a redrawn progress bar). */
   stderrIsTTY?: boolean;
+  /** Waits (backfill's budget); default a timer. Tests record the waits instead. */
+  sleep?: (ms: number) => Promise<void>;
   /** True when stdout/stderr are the process's own: `serve` then logs through pino on fd 2. */
   processStreams?: boolean;
 }
@@ -78,6 +80,19 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       await serve.serveCommand(opts, io, io.processStreams ? await serviceLogger(opts, io) : logger);
     }, opts.verbose),
   );
+
+  common(
+    program
+      .command('backfill')
+      .description("every week's report from --from to --to, oldest first; resumable (weeks done are skipped), within the PostHog request budget")
+      .requiredOption('--from <week>', 'first ISO week, like 2026-W01')
+      .requiredOption('--to <week>', 'last ISO week, like 2026-W47 (or last)')
+      .option('--sinks <list>', 'where the reports go, comma-separated (default: config sinks)')
+      .option('--events <path...>', 'PostHog batch-export files or folders (for --source files)')
+      .addOption(sourceOption())
+      .option('--out <dir>', 'output root; each week in <dir>/<week>', 'out')
+      .option('--budget <n>', 'PostHog requests per hour (default: posthog.requestsPerHour, else 120)'),
+  ).action((opts: import('./backfill.ts').BackfillOptions) => run(async (logger) => (await import('./backfill.ts')).backfillCommand(opts, io, logger), opts.verbose));
 
   common(
     program

@@ -98,7 +98,8 @@ export class Ledger {
   /** Records (replacing) the state of one run and writes the file. */
   async set(jobId: string, scheduledFor: Date | string, record: RunRecord): Promise<void> {
     const key = typeof scheduledFor === 'string' ? scheduledFor : scheduledFor.toISOString();
-    const job = this.data.jobs[jobId] ?? this.ensureJob(jobId, new Date(key));
+    // Keys of scheduled jobs are instants; others (backfill: week/timezone/source/sinks) are labels.
+    const job = this.data.jobs[jobId] ?? this.ensureJob(jobId, Number.isNaN(Date.parse(key)) ? new Date(0) : new Date(key));
     job.runs[key] = record;
     await this.save();
   }
