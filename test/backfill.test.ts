@@ -97,6 +97,21 @@ describe('backfill', () => {
     expect(stderr).toMatch(/waiting \d+ min for the PostHog budget \(12 requests\/h\)/);
   }, 120_000);
 
+  it('on a terminal the bar is redrawn in place, and log lines clear it first', async () => {
+    const err: string[] = [];
+    const io: CliIo = { stdout: () => {}, stderr: (t) => err.push(t), clock: { now: () => new Date('2026-11-24T12:00:00Z') }, env: {}, stderrIsTTY: true };
+    const code = await main(['backfill', '--from', '2026-W46', '--to', '2026-W47', '--events', events, '--sinks', 'csv', '--out', join(dir, 'out-3'), '--data-dir', join(dir, 'data-3')], io);
+    const stderr = err.join('');
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('\r\x1b[2K[###############...............] 1/2 weeks  2026-W46  ETA 0 s');
+    expect(stderr).toContain('\r\x1b[2K[##############################] 2/2 weeks  2026-W47  done\n');
+    // A log line during a week starts on a cleared line, never after the bar.
+    const before = stderr.split('events:').slice(0, -1);
+    expect(before.length).toBe(2);
+    for (const chunk of before) expect(chunk.endsWith('\r\x1b[2K') || chunk.endsWith('\n')).toBe(true);
+    expect(stderr.split('events:')[0]!.endsWith('\r\x1b[2K')).toBe(true);
+  }, 60_000);
+
   it('a year at 120 requests an hour takes about 2.6 hours', () => {
     expect(formatDuration(budgetTime(52, 120))).toBe('2 h 33 min');
     expect((52 * 6) / 120).toBeCloseTo(2.6, 5);

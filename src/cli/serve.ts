@@ -63,11 +63,18 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, logger: Logger
   const http = await startHttp(scheduler, { port, clock: io.clock });
   logger.info(`listening on ${http.url} (/healthz, /metrics)`, { port: http.port });
   logger.info(`scheduler starting with ${name}: ${jobs.map((j) => `${j.id} "${j.schedule}"`).join(', ')} in ${config.timezone}; ledger ${ledger.path}`);
-  await scheduler.start(trigger);
-  for (const id of opts.runNow ?? []) {
-    const job = scheduler.jobs.find((j) => j.definition.id === id)!;
-    const at = previousFireTime(job.cron, io.clock.now());
-    if (at) await scheduler.runAt(id, at);
+  try {
+    await scheduler.start(trigger);
+    for (const id of opts.runNow ?? []) {
+      const job = scheduler.jobs.find((j) => j.definition.id === id)!;
+      const at = previousFireTime(job.cron, io.clock.now());
+      if (at) await scheduler.runAt(id, at);
+    }
+  } catch (error) {
+    // E.g. a ledger that cannot be written: nothing would run, so do not stay up pretending.
+    await scheduler.stop(0).catch(() => undefined);
+    await http.close();
+    throw error;
   }
   const signal = await stopRequested;
   logger.info(`${signal}: stopping; no new runs`);
