@@ -71,3 +71,16 @@ describe('status', () => {
     expect(port.stderr).toContain('CONNECT_METRICS_HTTP_PORT=99999: expected a whole number from 0 to 65535');
   });
 });
+
+describe('example config', () => {
+  it('loads, with the scheduler settings it shows', async () => {
+    const { loadConfig, PACKAGE_ROOT } = await import('../src/config/config.ts');
+    const config = await loadConfig({ configPath: join(PACKAGE_ROOT, 'config', 'connect-metrics.example.json'), env: {} });
+    expect(config.jobs).toEqual({
+      weeklyDigest: { schedule: '0 9 * * MON', enabled: true },
+      dailyCheck: { schedule: '0 8 * * *', enabled: true, threshold: 0.3, weeks: 4 },
+    });
+    expect(config.scheduler.catchUpWindowHours).toBe(336);
+    expect(config.http.port).toBe(9464);
+  });
+});
