@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ConnectMetricsError, exitCodeFor } from '../lib/errors.ts';
-import { streamLogger, type Logger } from '../lib/logger.ts';
+import { pinoLogger, streamLogger, type Logger } from '../lib/logger.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { processEnvironment } from '../config/config.ts';
 
@@ -17,6 +17,12 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** HTTP for remote sources; default global fetch. */
   fetch?: typeof fetch;
+  /** Whether stderr is a terminal (readable logs, a redrawn progress bar). */
+  stderrIsTTY?: boolean;
+  /** Waits (backfill's budget); default a timer. Tests record the waits instead. */
+  sleep?: (ms: number) => Promise<void>;
+  /** True when stdout/stderr are the process's own: `serve` then logs through pino on fd 2. */
+  processStreams?: boolean;
 }
 
 export interface GlobalOptions {
@@ -59,6 +65,44 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
   ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean; sinks?: string }) =>
     run(async (logger) => (await import('./report.ts')).reportCommand(opts, io, logger), opts.verbose),
   );
+
+  common(
+    program
+      .command('serve')
+      .description('run the scheduled jobs (weekly-digest, daily-check) until SIGTERM/SIGINT, with /healthz and /metrics on loopback')
+      .option('--port <port>', 'HTTP port on 127.0.0.1 (0: any free port; default: http.port, else 9464)')
+      .option('--events <path...>', 'PostHog batch-export files or folders (for --source files)')
+      .addOption(sourceOption())
+      .option('--sinks <list>', 'where the weekly digest goes, comma-separated (default: config sinks)')
+      .option('--run-now <job...>', "also take up the job's most recent scheduled time at start, unless it already succeeded")
+      .addOption(new Option('--log-format <format>', 'log lines (default: log.format, else pretty on a terminal and json otherwise)').choices(['json', 'pretty'])),
+  ).action((opts: import('./serve.ts').ServeOptions & { logFormat?: 'json' | 'pretty' }) =>
+    run(async (logger) => {
+      const serve = await import('./serve.ts');
+      await serve.serveCommand(opts, io, io.processStreams ? await serviceLogger(opts, io) : logger);
+    }, opts.verbose),
+  );
+
+  common(
+    program
+      .command('backfill')
+      .description("every week's report from --from to --to, oldest first; resumable (weeks done are skipped), within the PostHog request budget")
+      .requiredOption('--from <week>', 'first ISO week, like 2026-W01')
+      .requiredOption('--to <week>', 'last ISO week, like 2026-W47 (or last)')
+      .option('--sinks <list>', 'where the reports go, comma-separated (default: config sinks)')
+      .option('--events <path...>', 'PostHog batch-export files or folders (for --source files)')
+      .addOption(sourceOption())
+      .option('--out <dir>', 'output root; each week in <dir>/<week>', 'out')
+      .option('--budget <n>', 'PostHog requests per hour (default: posthog.requestsPerHour, else 120)'),
+  ).action((opts: import('./backfill.ts').BackfillOptions) => run(async (logger) => (await import('./backfill.ts')).backfillCommand(opts, io, logger), opts.verbose));
+
+  common(
+    program
+      .command('status')
+      .description('the run ledger: recent runs of each job, their outcome, the next scheduled time')
+      .option('--json', 'as JSON')
+      .option('--runs <n>', 'runs shown per job', '5'),
+  ).action((opts: import('./status.ts').StatusOptions) => run(async () => (await import('./status.ts')).statusCommand(opts, io), opts.verbose));
 
   program
     .command('queries')
@@ -105,6 +149,14 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
     );
 
   return program;
+}
+
+/** pino for the service: the format from --log-format, the config, else readable on a terminal and JSON otherwise. */
+async function serviceLogger(opts: GlobalOptions & { logFormat?: 'json' | 'pretty' }, io: CliIo): Promise<Logger> {
+  const { loadConfig } = await import('../config/config.ts');
+  const config = await loadConfig({ configPath: opts.config, timezone: opts.timezone, dataDir: opts.dataDir, env: io.env });
+  const format = opts.logFormat ?? config.log.format ?? (io.stderrIsTTY ? 'pretty' : 'json');
+  return pinoLogger({ format, level: opts.verbose ? 'debug' : 'info' });
 }
 
 function sourceOption(): Option {
@@ -161,5 +213,7 @@ function defaultIo(): CliIo {
     stderr: (t) => process.stderr.write(t),
     clock: systemClock,
     env: processEnvironment(),
+    stderrIsTTY: process.stderr.isTTY === true,
+    processStreams: true,
   };
 }

@@ -39,6 +39,18 @@ export function standardParams(ctx: Pick<ReportContext, 'catalog' | 'eventPrefix
 /** Weeks of history for the trend line and for telling a new event from an old one. */
 export const TREND_WEEKS = 12;
 
+/** The queries of a weekly report: one PostHog request each (backfill budgets on this; a test counts them on the stand-in). */
+export const WEEKLY_REPORT_QUERIES = [
+  queries.active_users_daily,
+  queries.active_users_weekly,
+  queries.feature_usage,
+  queries.protocol_usage,
+  queries.platform_share,
+  queries.event_first_seen,
+  queries.growth_weekly,
+  queries.version_adoption,
+] as const;
+
 export async function collectWeeklyResults(ctx: ReportContext, week: Week): Promise<WeeklyResults> {
   const prev = previousWeek(week);
   const params = standardParams(ctx, { from: toInstant(prev.start), to: toInstant(week.end) }, week.timezone);

@@ -44,3 +44,19 @@ export function memoryLogger(): MemoryLogger {
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The service's logger (`serve`, `backfill`): pino, one JSON object a line (time, level, msg and the
+ * fields), or pino-pretty's readable lines for a terminal. Same Logger interface as the rest.
+ */
+export async function pinoLogger(options: { level?: LogLevel; format: 'json' | 'pretty'; fd?: number; name?: string }): Promise<Logger & { flush(): void }> {
+  const { default: pino } = await import('pino');
+  const fd = options.fd ?? 2;
+  const stream =
+    options.format === 'pretty'
+      ? (await import('pino-pretty')).default({ destination: fd, sync: true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l o', ignore: 'pid,hostname' })
+      : pino.destination({ fd, sync: true });
+  const base = pino({ level: options.level ?? 'info', base: { name: options.name ?? 'connect-metrics' }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
+  const log = (at: LogLevel) => (msg: string, fields?: LogFields) => (fields ? base[at](fields, msg) : base[at](msg));
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), flush: () => base.flush() };
+}

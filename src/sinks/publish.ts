@@ -36,6 +36,11 @@ export class SinkFailureError extends ConnectMetricsError {
   }
 }
 
+/** `--sinks csv,slack` as a list (undefined when the flag is absent: the configured sinks apply). */
+export function parseSinkList(flag: string | undefined): string[] | undefined {
+  return !flag ? undefined : flag.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
 /** The sinks to run: as configured, else the output folder and the page, plus Slack when a token is set. */
 export function resolveSinks(configured: readonly string[] | undefined, slackToken: string | undefined): SinkName[] {
   if (!configured) return slackToken ? ['csv', 'html', 'slack'] : ['csv', 'html'];

@@ -17,6 +17,8 @@ import { sleep as abortableSleep } from '../lib/abort.ts';
 import { withImages, type SlackMessage } from '../render/slack.ts';
 
 export const DIGEST_EVENT_TYPE = 'connect_metrics_digest';
+/** Alerts of the daily check carry this event type, with the alert id as `report_id`. */
+export const ALERT_EVENT_TYPE = 'connect_metrics_alert';
 
 /** Platform errors no retry can fix, with what to do about each. */
 const FIXES: Record<string, string> = {
@@ -48,6 +50,8 @@ export interface SlackDeliveryOptions {
   apiUrl?: string | undefined;
   /** Post even when this report was posted already. */
   force?: boolean;
+  /** Metadata event type that marks the message (default: the digest's). */
+  eventType?: string;
   /** The earliest time the digest can have been posted (the week's end): bounds the history read. */
   notBefore: Date;
   logger: Logger;
@@ -86,6 +90,7 @@ export async function deliverDigest(
   images: InlineImage[] = [],
 ): Promise<SlackDeliveryResult> {
   const { logger } = options;
+  const eventType = options.eventType ?? DIGEST_EVENT_TYPE;
   const sleep = options.sleep ?? ((ms: number) => abortableSleep(ms));
   // The SDK's own retries would repeat a post whose answer was lost: off; this module decides.
   const client = new WebClient(options.token, {
@@ -141,7 +146,7 @@ export async function deliverDigest(
       for (const m of page.messages ?? []) {
         const meta = m.metadata as { event_type?: string; event_payload?: { report_id?: string } } | undefined;
         const mine = (me.botId && m.bot_id === me.botId) || (me.userId && m.user === me.userId);
-        if (mine && meta?.event_type === DIGEST_EVENT_TYPE && meta.event_payload?.report_id === reportId) return m.ts;
+        if (mine && meta?.event_type === eventType && meta.event_payload?.report_id === reportId) return m.ts;
       }
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor);
@@ -175,7 +180,7 @@ export async function deliverDigest(
       channel: options.channel,
       text: message.text,
       blocks: blocks as never,
-      metadata: { event_type: DIGEST_EVENT_TYPE, event_payload: { report_id: reportId } },
+      metadata: { event_type: eventType, event_payload: { report_id: reportId } },
       unfurl_links: false,
       unfurl_media: false,
     });
