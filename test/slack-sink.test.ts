@@ -178,6 +178,41 @@ describe('Slack delivery', () => {
     expect(bad.stderr).toMatch(/sink pigeon: expected one of csv, slack, html/);
   });
 
+  it('sinks with their own settings: two Slack channels, CSVs without chart files, a page without the index', async () => {
+    await slack.close();
+    slack = await startSlackStandIn({ channels: ['C0STANDIN', 'C0LEADS'] });
+    const { writeFile } = await import('node:fs/promises');
+    const config = join(dir, 'sinks.json');
+    await writeFile(
+      config,
+      JSON.stringify({ sinks: [{ type: 'csv', charts: false }, { type: 'html', index: false }, 'slack', { type: 'slack', channel: 'C0LEADS' }] }),
+    );
+    const root = join(dir, 'own-settings');
+    const out = join(root, '2026-W47');
+    const args = ['report', '--week', '2026-W47', '--events', events, '--out', out, '--data-dir', join(dir, 'data'), '--config', config];
+    const env = { SLACK_BOT_TOKEN: slack.token, SLACK_CHANNEL_ID: 'C0STANDIN', SLACK_API_URL: slack.apiUrl };
+    const first = await runCli(args, { env });
+    expect(first.code, first.stderr).toBe(0);
+    const top = (c: string) => slack.messages(c).filter((m) => !m.thread_ts && m.metadata?.event_type === DIGEST_EVENT_TYPE);
+    expect(top('C0STANDIN')).toHaveLength(1);
+    expect(top('C0LEADS')).toHaveLength(1);
+    const written = await readdir(out);
+    expect(written).toContain('summary.csv');
+    expect(written).toContain('report.html');
+    expect(written.filter((f) => f.endsWith('.png'))).toEqual([]);
+    expect(await readdir(root)).toEqual(['2026-W47']); // no index.html
+    // Each channel is posted at most once: a re-run posts nowhere.
+    const again = await runCli(args, { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(top('C0STANDIN')).toHaveLength(1);
+    expect(top('C0LEADS')).toHaveLength(1);
+    // A sink object of an unknown type names the setting.
+    await writeFile(config, JSON.stringify({ sinks: ['csv', { type: 'pigeon' }] }));
+    const bad = await runCli(args, { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/sinks/);
+  });
+
   it('a token without a channel is a configuration error before anything is sent', async () => {
     const r = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', join(dir, 'out-nochan'), '--data-dir', join(dir, 'data')], {
       env: { SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.apiUrl },

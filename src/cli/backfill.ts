@@ -17,7 +17,7 @@ import { parseWeek, weekStarting, type Week } from '../reports/period.ts';
 import { Ledger } from '../scheduler/ledger.ts';
 import { ledgerPath } from './serve.ts';
 import { runWeeklyReport } from '../jobs/run-report.ts';
-import { parseSinkList, resolveSinks } from '../sinks/publish.ts';
+import { parseSinkList, resolveSinks, sinkLabel } from '../sinks/publish.ts';
 import { chooseSource } from '../sources/open-source.ts';
 
 /** Query API requests of one weekly report (docs/posthog.md): one per report query. */
@@ -68,7 +68,8 @@ export async function backfillCommand(opts: BackfillOptions, io: CliIo & { sleep
     if (!Number.isFinite(budget) || budget <= 0) throw new UsageError(`--budget ${opts.budget}: expected requests per hour, a number above 0`);
   }
   const sinkList = parseSinkList(opts.sinks);
-  const sinks = resolveSinks(sinkList ?? config.sinks, config.slack.token);
+  const sinkSettings = sinkList ?? config.sinks;
+  const sinks = resolveSinks(sinkSettings, config.slack.token).map(sinkLabel);
   const sourceName = chooseSource(config, opts.source, opts.events);
   const throttled = sourceName === 'posthog';
   const ledger = await Ledger.open(ledgerPath(config.dataDir));
@@ -109,7 +110,7 @@ export async function backfillCommand(opts: BackfillOptions, io: CliIo & { sleep
         source: opts.source,
         events: opts.events,
         outDir: join(resolve(opts.out ?? 'out'), week.label),
-        sinks,
+        sinks: sinkSettings,
         io: { stdout: () => {}, clock: io.clock, fetch: io.fetch },
         logger: progress.logger(logger),
       });

@@ -12,6 +12,7 @@ import { ConfigError } from '../lib/errors.ts';
 import { isValidTimeZone } from '../engine/params.ts';
 import { describeIssue } from './issues.ts';
 import { DEFAULT_PRIVACY_K } from '../reports/privacy.ts';
+import type { SinkSetting } from '../sinks/publish.ts';
 
 /** The folder of the package (where config/ lives), wherever the process was started. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -72,8 +73,18 @@ const FileSchema = z
     slack: z.object({ channel: z.string().min(1).optional(), apiUrl: z.string().url().optional() }).strict().optional(),
     /** Small-cell suppression: breakdown cells with fewer than k installations are hidden (docs/metrics.md). Default 5; 1 turns it off. */
     privacy: z.object({ k: z.number().int().min(1).max(1000).optional() }).strict().optional(),
-    /** Where reports go: any of "csv" (the output folder), "html" (report.html + index.html) and "slack". Default: csv and html, plus slack when SLACK_BOT_TOKEN is set. */
-    sinks: z.array(z.string()).min(1).optional(),
+    /** Where reports go: "csv" (the output folder), "html" (report.html + index.html), "slack"; or objects with their own settings: {"type":"csv","charts":false}, {"type":"html","index":false}, {"type":"slack","channel":"C0123"} (one per channel). Default: csv and html, plus slack when SLACK_BOT_TOKEN is set. */
+    sinks: z
+      .array(
+        z.union([
+          z.string(),
+          z.object({ type: z.literal('csv'), charts: z.boolean().optional() }).strict(),
+          z.object({ type: z.literal('html'), index: z.boolean().optional() }).strict(),
+          z.object({ type: z.literal('slack'), channel: z.string().min(1).optional() }).strict(),
+        ]),
+      )
+      .min(1)
+      .optional(),
     /** Counting rules for installer downloads in CloudFront logs (docs/downloads.md). */
     downloads: z
       .object({
@@ -149,7 +160,7 @@ export interface AppConfig {
   slack: { token: string | undefined; channel: string | undefined; apiUrl: string | undefined };
   posthog: RawPostHogSettings;
   downloads: DownloadRules;
-  sinks: string[] | undefined;
+  sinks: SinkSetting[] | undefined;
   /** Breakdown cells under this many installations are suppressed (src/reports/privacy.ts). */
   privacyK: number;
   scheduler: SchedulerSettings;

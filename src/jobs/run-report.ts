@@ -12,7 +12,7 @@ import type { Catalog } from '../config/catalog.ts';
 import type { Week } from '../reports/period.ts';
 import { openSource } from '../sources/open-source.ts';
 import { computeWeeklyReport } from './weekly-report.ts';
-import { publishWeeklyReport } from '../sinks/publish.ts';
+import { publishWeeklyReport, type SinkSetting } from '../sinks/publish.ts';
 
 export interface ReportRunInput {
   config: AppConfig;
@@ -25,7 +25,7 @@ export interface ReportRunInput {
   /** Default out/<week>. */
   outDir?: string | undefined;
   /** Default: the configured sinks. */
-  sinks?: readonly string[] | undefined;
+  sinks?: readonly SinkSetting[] | undefined;
   force?: boolean | undefined;
   io: { stdout: (t: string) => void; clock: { now(): Date }; fetch?: typeof fetch | undefined };
   logger: Logger;

@@ -18,6 +18,7 @@ import { queries } from '../queries/index.ts';
 import { standardParams } from './weekly-report.ts';
 import { checkDays, evaluateDailyCheck, type Alert } from './daily-check.ts';
 import { ALERT_EVENT_TYPE, deliverDigest } from '../sinks/slack.ts';
+import type { SinkSetting } from '../sinks/publish.ts';
 
 export interface JobDeps {
   config: AppConfig;
@@ -30,7 +31,7 @@ export interface JobDeps {
   source?: string | undefined;
   events?: string[] | undefined;
   /** Sinks of the weekly digest; default the configured ones. */
-  sinks?: readonly string[] | undefined;
+  sinks?: readonly SinkSetting[] | undefined;
   /** Reports are written under here (one folder per week). Default <dataDir>/reports. */
   outRoot?: string | undefined;
 }

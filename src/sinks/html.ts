@@ -12,11 +12,18 @@ import { wauHistoryChart, type Chart } from '../render/charts.ts';
 import { privacySafeReport } from '../reports/privacy.ts';
 import { indexPage, reportPage, type IndexEntry } from '../render/html.ts';
 
-export async function writeReportPage(outDir: string, report: WeeklyReport, charts: readonly Chart[], logger: Logger): Promise<string[]> {
+export async function writeReportPage(
+  outDir: string,
+  report: WeeklyReport,
+  charts: readonly Chart[],
+  logger: Logger,
+  options: { index?: boolean } = {},
+): Promise<string[]> {
   const page = join(outDir, 'report.html');
   await writeFileAtomic(page, reportPage(report, charts));
   // The index is built from report.json files: written here too, so the html sink works on its own.
   await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(privacySafeReport(report), null, 2) + '\n');
+  if (options.index === false) return [page];
   const index = await writeIndex(dirname(outDir), logger);
   return [page, index];
 }

@@ -23,16 +23,36 @@ export type SinkName = (typeof SINKS)[number];
 /** Exit code bits per sink: a run whose sinks failed exits with 10 + the sum of the failed sinks' bits. */
 export const SINK_EXIT_BITS: Record<SinkName, number> = { csv: 1, slack: 2, html: 4 };
 
+/**
+ * A sink as the config names it: its type alone ("csv"), or its type with its own settings:
+ * `{ "type": "csv", "charts": false }` (no PNG files), `{ "type": "html", "index": false }` (no
+ * index.html), `{ "type": "slack", "channel": "C0123" }` (another channel than slack.channel; any
+ * number of slack sinks, one per channel, each posted at most once).
+ */
+export type SinkSetting =
+  | string
+  | { type: 'csv'; charts?: boolean | undefined }
+  | { type: 'html'; index?: boolean | undefined }
+  | { type: 'slack'; channel?: string | undefined };
+
+export type SinkSpec = { type: 'csv'; charts: boolean } | { type: 'html'; index: boolean } | { type: 'slack'; channel: string | undefined };
+
+/** How a sink is named in logs, errors and the backfill ledger: its type, and a slack sink's own channel. */
+export function sinkLabel(s: SinkSpec): string {
+  return s.type === 'slack' && s.channel ? `slack:${s.channel}` : s.type;
+}
+
 /** One or more sinks failed; the others ran. The exit code names which (10 + bits). */
 export class SinkFailureError extends ConnectMetricsError {
-  readonly failures: Array<{ sink: SinkName; error: unknown }>;
+  readonly failures: Array<{ sink: string; error: unknown }>;
   readonly exitCode: number;
-  constructor(failures: Array<{ sink: SinkName; error: unknown }>) {
-    const detail = failures.map((f) => `${f.sink}: ${(f.error as Error)?.message ?? String(f.error)}`).join('; ');
+  constructor(failures: Array<{ sink: SinkSpec; error: unknown }>) {
+    const detail = failures.map((f) => `${sinkLabel(f.sink)}: ${(f.error as Error)?.message ?? String(f.error)}`).join('; ');
     const hints = failures.map((f) => (f.error as ConnectMetricsError)?.hint).filter(Boolean);
     super(`${failures.length === 1 ? 'a sink' : `${failures.length} sinks`} failed (${detail})`, hints.length ? { hint: hints.join('; ') } : {});
-    this.failures = failures;
-    this.exitCode = 10 + failures.reduce((s, f) => s + SINK_EXIT_BITS[f.sink], 0);
+    this.failures = failures.map((f) => ({ sink: sinkLabel(f.sink), error: f.error }));
+    const types = new Set(failures.map((f) => f.sink.type));
+    this.exitCode = 10 + [...types].reduce((s, t) => s + SINK_EXIT_BITS[t], 0);
   }
 }
 
@@ -42,12 +62,24 @@ export function parseSinkList(flag: string | undefined): string[] | undefined {
 }
 
 /** The sinks to run: as configured, else the output folder and the page, plus Slack when a token is set. */
-export function resolveSinks(configured: readonly string[] | undefined, slackToken: string | undefined): SinkName[] {
-  if (!configured) return slackToken ? ['csv', 'html', 'slack'] : ['csv', 'html'];
-  for (const s of configured) {
-    if (!(SINKS as readonly string[]).includes(s)) throw new ConfigError(`sink ${s}: expected one of ${SINKS.join(', ')}`);
-  }
-  return [...new Set(configured as SinkName[])];
+export function resolveSinks(configured: readonly SinkSetting[] | undefined, slackToken: string | undefined): SinkSpec[] {
+  const settings: readonly SinkSetting[] = configured ?? (slackToken ? ['csv', 'html', 'slack'] : ['csv', 'html']);
+  const specs = settings.map((s, i): SinkSpec => {
+    const type = typeof s === 'string' ? s : s.type;
+    if (!(SINKS as readonly string[]).includes(type)) throw new ConfigError(`sink ${typeof s === 'string' ? s : `#${i + 1} type ${type}`}: expected one of ${SINKS.join(', ')}`);
+    if (typeof s === 'string') return type === 'csv' ? { type: 'csv', charts: true } : type === 'html' ? { type: 'html', index: true } : { type: 'slack', channel: undefined };
+    if (s.type === 'csv') return { type: 'csv', charts: s.charts ?? true };
+    if (s.type === 'html') return { type: 'html', index: s.index ?? true };
+    return { type: 'slack', channel: s.channel };
+  });
+  // The same sink twice would write or post twice: once each (slack sinks differ by channel).
+  const seen = new Set<string>();
+  return specs.filter((s) => {
+    const label = sinkLabel(s);
+    if (seen.has(label)) return false;
+    seen.add(label);
+    return true;
+  });
 }
 
 /**
@@ -59,7 +91,7 @@ export async function publishWeeklyReport(
   report: WeeklyReport,
   options: {
     outDir: string;
-    sinks?: readonly string[] | undefined;
+    sinks?: readonly SinkSetting[] | undefined;
     slack: { token: string | undefined; channel: string | undefined; apiUrl: string | undefined; force?: boolean };
     io: { stdout: (t: string) => void };
     logger: Logger;
@@ -67,12 +99,13 @@ export async function publishWeeklyReport(
 ): Promise<{ files: string[] }> {
   const digest = weeklyDigest(report);
   const message = digestBlocks(digest);
-  const { token, channel } = options.slack;
+  const { token } = options.slack;
   const sinks = resolveSinks(options.sinks, token);
-  if (sinks.includes('slack') && !token) {
+  const slackSinks = sinks.filter((s): s is Extract<SinkSpec, { type: 'slack' }> => s.type === 'slack');
+  if (slackSinks.length && !token) {
     throw new ConfigError('the slack sink needs SLACK_BOT_TOKEN', { hint: 'set SLACK_BOT_TOKEN (xoxb-...) or drop slack from the sinks' });
   }
-  if (sinks.includes('slack') && !channel) {
+  if (slackSinks.some((s) => !(s.channel ?? options.slack.channel))) {
     throw new ConfigError('SLACK_BOT_TOKEN is set but no channel: set SLACK_CHANNEL_ID or slack.channel in the config file', {
       hint: 'the channel id (C...) is in the channel details in Slack',
     });
@@ -80,52 +113,58 @@ export async function publishWeeklyReport(
   const tables = weeklyCsvTables(report);
   const charts = await weeklyCharts(report);
   const files: string[] = [];
-  const failures: Array<{ sink: SinkName; error: unknown }> = [];
+  const failures: Array<{ sink: SinkSpec; error: unknown }> = [];
 
-  if (sinks.includes('csv')) {
+  for (const sink of sinks) {
+    if (sink.type === 'slack') continue; // after the files, so a slow Slack never holds them up
     try {
-      // Without Slack delivery the digest is written as slack.json, ready for chat.postMessage.
-      const json: Record<string, unknown> = { 'report.json': privacySafeReport(report), ...(sinks.includes('slack') ? {} : { 'slack.json': message }) };
-      files.push(...(await writeReportFiles(options.outDir, { tables, json })));
-      for (const chart of charts) {
-        const path = join(options.outDir, chart.filename.replace(`${report.week.label}-`, ''));
-        await writeFileAtomic(path, chart.png);
-        files.push(path);
+      if (sink.type === 'csv') {
+        // Without Slack delivery the digest is written as slack.json, ready for chat.postMessage.
+        const json: Record<string, unknown> = { 'report.json': privacySafeReport(report), ...(slackSinks.length ? {} : { 'slack.json': message }) };
+        const written = await writeReportFiles(options.outDir, { tables, json });
+        if (sink.charts) {
+          for (const chart of charts) {
+            const path = join(options.outDir, chart.filename.replace(`${report.week.label}-`, ''));
+            await writeFileAtomic(path, chart.png);
+            written.push(path);
+          }
+        }
+        files.push(...written);
+        options.logger.info(`wrote ${written.length} files to ${options.outDir}`);
+      } else {
+        const written = await writeReportPage(options.outDir, report, charts, options.logger, { index: sink.index });
+        files.push(...written);
+        options.logger.info(`wrote ${written.join(' and ')}`);
       }
-      options.logger.info(`wrote ${files.length} files to ${options.outDir}`);
     } catch (error) {
-      failures.push({ sink: 'csv', error });
-      options.logger.error(`sink csv failed: ${(error as Error).message}`);
-    }
-  }
-  if (sinks.includes('html')) {
-    try {
-      const written = await writeReportPage(options.outDir, report, charts, options.logger);
-      files.push(...written);
-      options.logger.info(`wrote ${written.join(' and ')}`);
-    } catch (error) {
-      failures.push({ sink: 'html', error });
-      options.logger.error(`sink html failed: ${(error as Error).message}`);
+      failures.push({ sink, error });
+      options.logger.error(`sink ${sinkLabel(sink)} failed: ${(error as Error).message}`);
     }
   }
   options.io.stdout(digestText(digest));
-  if (sinks.includes('slack')) {
+  for (const sink of slackSinks) {
     try {
       const attachments = [
         ...Object.entries(tables)
           .filter(([name]) => name !== 'data_quality.csv' && name !== 'log_files.csv')
           .map(([name, table]) => ({ filename: `${report.week.label}-${name}`, title: name, content: toCsv(table) })),
       ];
-      await deliverDigest(message, report.id, attachments, {
-        token: token!,
-        channel: channel!,
-        apiUrl: options.slack.apiUrl,
-        force: options.slack.force ?? false,
-        notBefore: new Date(report.week.end),
-        logger: options.logger,
-      }, charts.map((c) => ({ filename: c.filename, title: c.title, alt: c.alt, content: c.png })));
+      await deliverDigest(
+        message,
+        report.id,
+        attachments,
+        {
+          token: token!,
+          channel: (sink.channel ?? options.slack.channel)!,
+          apiUrl: options.slack.apiUrl,
+          force: options.slack.force ?? false,
+          notBefore: new Date(report.week.end),
+          logger: options.logger,
+        },
+        charts.map((c) => ({ filename: c.filename, title: c.title, alt: c.alt, content: c.png })),
+      );
     } catch (error) {
-      failures.push({ sink: 'slack', error });
+      failures.push({ sink, error });
     }
   }
   if (failures.length) throw new SinkFailureError(failures);
