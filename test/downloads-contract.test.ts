@@ -23,6 +23,7 @@ import {
   type CdnRecord,
   type DownloadsReference,
 } from './reference/downloads-reference.ts';
+import { mulberry32 } from './helpers/random.ts';
 
 const WEEK = '2026-W47'; // Mon 2026-11-16 .. Sun 2026-11-22; the week before: 2026-11-09 .. 2026-11-15
 const LA = 'America/Los_Angeles'; // PST (UTC-8) all November 2026: local Monday 00:00 = 08:00 UTC
@@ -665,16 +666,6 @@ describe('installer downloads: days and weeks in America/Los_Angeles', () => {
 // ---------------------------------------------------------------------------------------------
 // A seeded random mix against the reference
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomFiles(seed: number, count: number, withParquet: boolean): LogFile[] {
   const rnd = mulberry32(seed);

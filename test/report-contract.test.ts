@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { DateTime } from 'luxon';
 import { main } from '../src/cli/main.ts';
 import { weekDays, weekStart, weeklyReference, withPrivacy, type Catalog, type Cell, type Table, type WeeklyTables } from './reference/weekly-reference.ts';
+import { mulberry32 } from './helpers/random.ts';
 
 const catalog = JSON.parse(readFileSync(new URL('../config/event-catalog.json', import.meta.url), 'utf8')) as Catalog;
 const LA = 'America/Los_Angeles';
@@ -698,16 +699,6 @@ describe('contract: timestamps with an out-of-range time of day are unusable (UT
 // ---------------------------------------------------------------------------------------------
 // (d) A seeded random data set, compared in full for three timezones
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomDataset(seed: number): { files: Array<{ path: string; lines: Array<Rec | string> }>; all: Array<Rec | string> } {
   const rand = mulberry32(seed);

@@ -193,7 +193,7 @@ describe('Slack delivery', () => {
     const env = { SLACK_BOT_TOKEN: slack.token, SLACK_CHANNEL_ID: 'C0STANDIN', SLACK_API_URL: slack.apiUrl };
     const first = await runCli(args, { env });
     expect(first.code, first.stderr).toBe(0);
-    const top = (c: string) => slack.messages(c).filter((m) => !m.thread_ts && m.metadata?.event_type === DIGEST_EVENT_TYPE);
+    const top = (c: string) => slack.messages(c).filter((m) => !m.thread_ts && (m.metadata as { event_type?: string } | undefined)?.event_type === DIGEST_EVENT_TYPE);
     expect(top('C0STANDIN')).toHaveLength(1);
     expect(top('C0LEADS')).toHaveLength(1);
     const written = await readdir(out);

@@ -17,6 +17,7 @@ import { memoryLogger } from '../src/lib/logger.ts';
 import { ALERT_EVENT_TYPE, DIGEST_EVENT_TYPE } from '../src/sinks/slack.ts';
 import { FakeTime } from './helpers/fake-time.ts';
 import { expectedAlerts, expectedDigests, startWorld, ZONE, type World } from './helpers/soak-world.ts';
+import { mulberry32 } from './helpers/random.ts';
 
 const DAY = 86_400_000;
 // In the past on purpose: the Slack history check reads messages since the week's end, and the
@@ -24,17 +25,7 @@ const DAY = 86_400_000;
 const START = new Date('2024-01-01T00:00:00Z');
 const END = new Date('2026-01-06T00:00:00Z');
 
-/** mulberry32: a small seeded generator, so a failing soak can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 let world: World;
 beforeAll(async () => {
