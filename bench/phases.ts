@@ -12,7 +12,11 @@ import { EXPORT_KINDS, exportFormatOf } from '../src/sources/posthog-export.ts';
 import { silentLogger } from '../src/lib/logger.ts';
 import { loadCatalog, catalogArrays } from '../src/config/catalog.ts';
 import { DEFAULT_CATALOG } from '../src/config/config.ts';
-import { collectWeeklyResults } from '../src/jobs/weekly-report.ts';
+import { collectWeeklyResults, standardParams } from '../src/jobs/weekly-report.ts';
+import { runQuery } from '../src/engine/run-query.ts';
+import { queries } from '../src/queries/index.ts';
+import { previousWeek, toInstant } from '../src/reports/period.ts';
+import type { WeeklyResults } from '../src/reports/weekly-report.ts';
 import { parseWeek } from '../src/reports/period.ts';
 import { baselineReportSql, normalizeBaseline, normalizeOurs } from './baseline.ts';
 
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
     out.duplicates = sel.duplicates;
     out.heapUsedMb = Math.round(process.memoryUsage().heapUsed / 1048576);
     engine.close();
-  } else if (phase === 'report-ours' || phase === 'report-baseline') {
+  } else if (phase === 'report-ours' || phase === 'report-core' || phase === 'report-baseline') {
     const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
     const store = new EventStore(engine, storeDir, silentLogger);
     await store.init();
@@ -73,7 +77,24 @@ async function main(): Promise<void> {
     let check: unknown;
     for (let i = 0; i < reps; i++) {
       if (phase === 'report-ours') {
+        // The whole weekly report: 8 queries (growth and versions look back over all history).
         const [s, results] = await timed(() => collectWeeklyResults({ engine, catalog, eventPrefix: 'connect.', logger: silentLogger }, week));
+        seconds.push(s);
+        check = normalizeOurs(results);
+      } else if (phase === 'report-core') {
+        // Only the queries whose aggregates the baseline computes, run the same way (at once): like for like.
+        const params = standardParams({ catalog, eventPrefix: 'connect.' }, { from: toInstant(previousWeek(week).start), to: toInstant(week.end) }, 'UTC');
+        const weekly = { ...params, from: toInstant(week.start.minus({ weeks: 11 })) };
+        const [s, results] = await timed(async () => {
+          const [daily, wk, features, protocols, platforms] = await Promise.all([
+            runQuery(engine, queries.active_users_daily, params),
+            runQuery(engine, queries.active_users_weekly, weekly),
+            runQuery(engine, queries.feature_usage, params),
+            runQuery(engine, queries.protocol_usage, params),
+            runQuery(engine, queries.platform_share, params),
+          ]);
+          return { daily, weekly: wk, features, protocols, platforms } as WeeklyResults;
+        });
         seconds.push(s);
         check = normalizeOurs(results);
       } else {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { Scheduler, timerTrigger, type JobContext, type JobDefinition } from '../src/scheduler/scheduler.ts';
+import { type SchedulerOptions, Scheduler, timerTrigger, type JobContext, type JobDefinition } from '../src/scheduler/scheduler.ts';
 import { Ledger } from '../src/scheduler/ledger.ts';
 import { memoryLogger } from '../src/lib/logger.ts';
 import { FakeTime } from './helpers/fake-time.ts';
@@ -42,7 +42,12 @@ function recordingJob(id: string, schedule: string, log: Recorded[], time: FakeT
   };
 }
 
-async function boot(dir: string, time: FakeTime, jobs: JobDefinition[], opts: { windowHours?: number; maxAttempts?: number } = {}) {
+async function boot(
+  dir: string,
+  time: FakeTime,
+  jobs: JobDefinition[],
+  opts: { windowHours?: number; maxAttempts?: number; onGiveUp?: SchedulerOptions['onGiveUp'] } = {},
+) {
   const ledger = await Ledger.open(join(dir, 'ledger.json'));
   const logger = memoryLogger();
   const scheduler = new Scheduler({
@@ -53,6 +58,7 @@ async function boot(dir: string, time: FakeTime, jobs: JobDefinition[], opts: { 
     catchUpWindowMs: (opts.windowHours ?? 14 * 24) * HOUR,
     retry: { maxAttempts: opts.maxAttempts ?? 3, initialDelayMs: 60_000, maxDelayMs: HOUR },
     random: () => 0.5,
+    ...(opts.onGiveUp ? { onGiveUp: opts.onGiveUp } : {}),
   });
   await scheduler.start(timerTrigger({ clock: time, timers: time }));
   await scheduler.idle();
@@ -134,6 +140,34 @@ describe('scheduler', () => {
     expect(ledger.get('weekly', '2026-01-05T08:00:00.000Z')).toMatchObject({ state: 'failed', attempts: 3, error: 'PostHog 503' });
     expect(ledger.get('weekly', '2026-01-05T08:00:00.000Z')!.nextRetryAt).toBeUndefined();
     expect(logger.records.filter((r) => r.level === 'error').map((r) => r.msg)).toEqual(['weekly: run for 2026-01-05T08:00:00.000Z failed for good after 3 attempts: PostHog 503']);
+  });
+
+  it('reports a run that failed for good once, after its last attempt; a failing report is logged, not retried', async () => {
+    const dir = await tempDir();
+    const time = new FakeTime('2026-01-04T00:00:00Z');
+    const log: Recorded[] = [];
+    const reported: Array<{ jobId: string; scheduledFor: string; attempts: number; error: string; at: string }> = [];
+    const { settle, logger } = await boot(
+      dir,
+      time,
+      [
+        recordingJob('weekly', '0 9 * * MON', log, time, () => {
+          throw new Error('PostHog 503');
+        }),
+      ],
+      {
+        maxAttempts: 2,
+        onGiveUp: async (f) => {
+          reported.push({ jobId: f.jobId, scheduledFor: f.scheduledFor.toISOString(), attempts: f.attempts, error: f.error, at: time.now().toISOString() });
+          throw new Error('Slack is down too');
+        },
+      },
+    );
+    await time.advanceTo('2026-01-06T00:00:00Z', settle);
+    // Attempt 1 at 08:00, attempt 2 at 08:01 (60 s later): reported then, once.
+    expect(reported).toEqual([{ jobId: 'weekly', scheduledFor: '2026-01-05T08:00:00.000Z', attempts: 2, error: 'PostHog 503', at: '2026-01-05T08:01:00.000Z' }]);
+    expect(log).toHaveLength(2);
+    expect(logger.records.some((r) => r.level === 'error' && r.msg.includes('could not report the failed run: Slack is down too'))).toBe(true);
   });
 
   it('a retry pending at shutdown happens after the restart', async () => {

@@ -213,6 +213,25 @@ describe('Slack delivery', () => {
     expect(bad.stderr).toMatch(/sinks/);
   });
 
+  it('a scheduled run that failed for good is reported in the channel once, escaped', async () => {
+    const { runFailureNotifier } = await import('../src/jobs/scheduled.ts');
+    const { loadConfig } = await import('../src/config/config.ts');
+    const { memoryLogger } = await import('../src/lib/logger.ts');
+    const config = await loadConfig({ env: { SLACK_BOT_TOKEN: slack.token, SLACK_CHANNEL_ID: slack.channel, SLACK_API_URL: slack.apiUrl }, timezone: 'Europe/Berlin' });
+    const notify = runFailureNotifier({ config, logger: memoryLogger() })!;
+    const failure = { jobId: 'weekly-digest', scheduledFor: new Date('2026-11-23T08:00:00Z'), attempts: 5, error: 'PostHog 503 <!channel>' };
+    await notify(failure);
+    await notify(failure); // a restart reporting it again finds it in the channel
+    const alerts = slack.messages(slack.channel).filter((m) => (m.metadata as { event_type?: string } | undefined)?.event_type === 'connect_metrics_alert');
+    expect(alerts).toHaveLength(1);
+    expect((alerts[0]!.metadata as { event_payload: { report_id: string } }).event_payload.report_id).toBe('run-failed/weekly-digest/2026-11-23T08:00:00.000Z');
+    expect(alerts[0]!.text).toContain('Mon 2026-11-23 09:00');
+    expect(alerts[0]!.text).toContain('failed 5 times');
+    expect(alerts[0]!.text).not.toContain('<!channel>');
+    // Without Slack configured there is nothing to notify.
+    expect(runFailureNotifier({ config: await loadConfig({ env: {} }), logger: memoryLogger() })).toBeUndefined();
+  });
+
   it('a token without a channel is a configuration error before anything is sent', async () => {
     const r = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', join(dir, 'out-nochan'), '--data-dir', join(dir, 'data')], {
       env: { SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.apiUrl },

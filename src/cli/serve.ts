@@ -15,7 +15,7 @@ import { previousFireTime } from '../scheduler/cron.ts';
 import { realTimers } from '../scheduler/timers.ts';
 import { productionTrigger } from '../scheduler/node-cron-trigger.ts';
 import { startHttp } from '../scheduler/http.ts';
-import { scheduledJobs } from '../jobs/scheduled.ts';
+import { runFailureNotifier, scheduledJobs } from '../jobs/scheduled.ts';
 import { parseSinkList } from '../sinks/publish.ts';
 
 export interface ServeOptions extends GlobalOptions {
@@ -53,6 +53,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, logger: Logger
     logger,
     catchUpWindowMs: s.catchUpWindowHours * 3_600_000,
     retry: { maxAttempts: s.maxAttempts, initialDelayMs: s.retryDelaySeconds * 1000, maxDelayMs: s.maxRetryDelaySeconds * 1000 },
+    onGiveUp: runFailureNotifier({ config, logger }),
   });
   const { trigger, name } = await productionTrigger(logger);
   const stopRequested = new Promise<string>((resolve) => {

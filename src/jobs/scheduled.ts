@@ -18,6 +18,8 @@ import { queries } from '../queries/index.ts';
 import { standardParams } from './weekly-report.ts';
 import { checkDays, evaluateDailyCheck, type Alert } from './daily-check.ts';
 import { ALERT_EVENT_TYPE, deliverDigest } from '../sinks/slack.ts';
+import { escapeMrkdwn } from '../render/slack.ts';
+import type { RunFailure } from '../scheduler/scheduler.ts';
 import type { SinkSetting } from '../sinks/publish.ts';
 
 export interface JobDeps {
@@ -125,6 +127,31 @@ export async function deliverAlerts(alerts: Alert[], deps: Pick<JobDeps, 'config
       logger,
     });
   }
+}
+
+/**
+ * Tells the channel when a scheduled run has failed its last attempt, once per run (message
+ * metadata `connect_metrics_alert`, id `run-failed/<job>/<scheduled time>`, checked before posting
+ * like every alert). Without Slack configured it does nothing: the log, /metrics and `status` say it.
+ */
+export function runFailureNotifier(deps: Pick<JobDeps, 'config' | 'logger'>): ((failure: RunFailure) => Promise<void>) | undefined {
+  const { token, channel, apiUrl } = deps.config.slack;
+  if (!token || !channel) return undefined;
+  return async (failure) => {
+    const when = DateTime.fromJSDate(failure.scheduledFor, { zone: deps.config.timezone }).toFormat("ccc yyyy-MM-dd HH:mm ZZZZ");
+    const text =
+      `:x: connect-metrics: the ${failure.jobId} run of ${when} failed ${failure.attempts} times and was given up. ` +
+      `Last error: ${failure.error.slice(0, 500)}. Run \`connect-metrics status\` for details; it is retried at the next start or by \`serve --run-now ${failure.jobId}\`.`;
+    const safe = escapeMrkdwn(text);
+    await deliverDigest({ text: safe, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: safe } }] }, `run-failed/${failure.jobId}/${failure.scheduledFor.toISOString()}`, [], {
+      token,
+      channel,
+      apiUrl,
+      eventType: ALERT_EVENT_TYPE,
+      notBefore: failure.scheduledFor,
+      logger: deps.logger,
+    });
+  };
 }
 
 export function scheduledJobs(deps: JobDeps): JobDefinition[] {

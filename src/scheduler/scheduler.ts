@@ -58,6 +58,18 @@ export interface SchedulerOptions {
   retry: RetryPolicy;
   /** Jitter source, 0 <= x < 1 (seeded in tests). */
   random?: () => number;
+  /**
+   * Called once when a run has failed its last attempt (serve posts it to Slack). Its own failure
+   * is logged, never retried: the ledger, the log and /metrics already say the run failed.
+   */
+  onGiveUp?: (failure: RunFailure) => Promise<void>;
+}
+
+export interface RunFailure {
+  jobId: string;
+  scheduledFor: Date;
+  attempts: number;
+  error: string;
 }
 
 /** Wakes the scheduler at (or soon after) each cron time. */
@@ -320,6 +332,13 @@ export class Scheduler {
         this.scheduleRetry(item.jobId, item.scheduledFor, retryAt);
       } else {
         log.error(`${item.jobId}: run for ${key} failed for good after ${attempt} attempts: ${message}`, { job: item.jobId, scheduledFor: key, attempt, error: message });
+        if (this.options.onGiveUp) {
+          try {
+            await this.options.onGiveUp({ jobId: item.jobId, scheduledFor: item.scheduledFor, attempts: attempt, error: message });
+          } catch (notifyError) {
+            log.error(`${item.jobId}: could not report the failed run: ${(notifyError as Error)?.message ?? String(notifyError)}`, { job: item.jobId, scheduledFor: key });
+          }
+        }
       }
     } finally {
       this.lastActivity = this.now();
