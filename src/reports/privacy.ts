@@ -25,7 +25,7 @@ export function smallLabel(k: number): string {
 /** The one-line footnote shown wherever suppression applies. */
 export function privacyFootnote(k: number): string {
   return k > 1
-    ? `Privacy: a feature, protocol or platform with fewer than ${k} installations in a week is shown as ${smallLabel(k)} ` +
+    ? `Privacy: a breakdown cell (feature, protocol, platform, version, OS of new installations) with fewer than ${k} installations in a week is shown as ${smallLabel(k)} ` +
         `(combined into "other" in the CSV files), so no small group of installations can be singled out.`
     : 'Privacy: small-cell suppression is off (privacy.k <= 1).';
 }
