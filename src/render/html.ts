@@ -274,6 +274,8 @@ export interface IndexEntry {
   events: number;
   downloads: number | null;
   incomplete: boolean;
+  /** The report's own 12-week WAU trend: the index's chart reaches back further than the folders. */
+  trend: Array<{ week: string; wau: number }>;
 }
 
 /** index.html: every week found in the output root, newest first, with the WAU trend across all of them. */
@@ -311,7 +313,7 @@ export function indexPage(entries: readonly IndexEntry[], chart: Chart | undefin
   }
   const body = [
     '<header><h1>Teleport Connect usage · all weeks</h1>' +
-      `<p class="sub">${sorted.length} weekly reports${sorted.length ? `, ${escapeHtml(sorted.at(-1)!.label)} to ${escapeHtml(sorted[0]!.label)}` : ''}. ` +
+      `<p class="sub">${sorted.length} weekly report${sorted.length === 1 ? '' : 's'}${sorted.length ? `, ${escapeHtml(sorted.at(-1)!.label)} to ${escapeHtml(sorted[0]!.label)}` : ''}. ` +
       'Click a week for its report; click a column to sort.</p></header>',
     chart ? `<section id="trend"><figure><img src="data:image/png;base64,${chart.png.toString('base64')}" alt="${escapeHtml(chart.alt)}"><figcaption>${escapeHtml(chart.title)}</figcaption></figure></section>` : '',
     `<section id="weeks-section"><h2>Weeks</h2>${html}</section>`,

@@ -45,6 +45,7 @@ function entryOf(folder: string, json: unknown): IndexEntry | undefined {
     events: s.events.value,
     downloads: r.downloads?.totals.downloads ?? null,
     incomplete: (r.completeness?.suspectDays.length ?? 0) > 0,
+    trend: Array.isArray(r.trend) ? r.trend.filter((t) => typeof t?.week === 'string' && typeof t?.wau === 'number') : [],
   };
 }
 
@@ -71,10 +72,15 @@ export async function writeIndex(root: string, logger: Logger): Promise<string> 
       logger.warn(`index.html: ${join(root, d.name, 'report.json')} is not a readable weekly report; not listed`);
     }
   }
-  // The trend line joins weeks of one timezone and source only (the newest report's), one point a week.
-  const newest = [...entries].sort((a, b) => (a.start < b.start ? 1 : -1))[0];
+  // The trend line joins weeks of one timezone and source only (the newest report's), one point a
+  // week: each report's own 12-week trend (older reports first, so newer figures win), then each
+  // week's own WAU, so a few folders already show a long line.
+  const byAge = [...entries].sort((a, b) => (a.start < b.start ? -1 : 1));
+  const newest = byAge.at(-1);
+  const same = byAge.filter((e) => newest && e.timezone === newest.timezone && e.source === newest.source);
   const series = new Map<string, number>();
-  for (const e of entries) if (newest && e.timezone === newest.timezone && e.source === newest.source) series.set(e.start.slice(0, 10), e.wau);
+  for (const e of same) for (const t of e.trend) series.set(t.week, t.wau);
+  for (const e of same) series.set(e.start.slice(0, 10), e.wau);
   const points = [...series.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([week, wau]) => ({ week, wau }));
   const chart = points.length >= 2 ? await wauHistoryChart(points) : undefined;
   const path = join(root, 'index.html');
