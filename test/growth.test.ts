@@ -271,7 +271,8 @@ describe('growth on a history that reaches back before the 12 weeks', () => {
     const lifecycle = toCsv(t['lifecycle.csv']!).split('\n');
     expect(lifecycle[0]).toBe('week,new,returning,resurrecting,dormant,quick_ratio');
     expect(lifecycle[2]).toBe(`${W(2)},0,1,0,0,`);
-    expect(lifecycle[12]).toBe(`${W(12)},2,2,1,1,3`);
+    // dormant written as a negative: b went dormant in W12.
+    expect(lifecycle[12]).toBe(`${W(12)},2,2,1,-1,3`);
     const retention = toCsv(t['retention.csv']!).split('\n');
     expect(retention[0]).toBe('cohort,size,w1,w2,w3,w4,w5,w6,w7,w8');
     expect(retention[11]).toBe(`${W(11)},2,0.5,,,,,,,`);

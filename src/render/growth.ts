@@ -21,7 +21,9 @@ export function growthCsvTables(report: WeeklyReport): Record<string, Table> {
   return {
     'lifecycle.csv': {
       header: ['week', 'new', 'returning', 'resurrecting', 'dormant', 'quick_ratio'],
-      rows: g.lifecycle.map((r) => [r.week, r.new, r.returning, r.resurrecting, r.dormant, r.quickRatio]),
+      // Dormant is written as a negative, as the issue shows it (and PostHog's lifecycle returns it); the
+      // quick ratio divides by its size.
+      rows: g.lifecycle.map((r) => [r.week, r.new, r.returning, r.resurrecting, r.dormant === null ? null : -r.dormant, r.quickRatio]),
     },
     'retention.csv': {
       header: ['cohort', 'size', ...W],
@@ -61,7 +63,7 @@ export function growthDigestTables(report: WeeklyReport, maxRows = MAX_ROWS): Di
       csv: 'lifecycle.csv',
       header: ['week of', 'new', 'returning', 'resurrecting', 'dormant', 'quick ratio'],
       numeric: [false, true, true, true, true, true],
-      values: g.lifecycle.map((r) => [null, r.new, r.returning, r.resurrecting, r.dormant, r.quickRatio]),
+      values: g.lifecycle.map((r) => [null, r.new, r.returning, r.resurrecting, r.dormant === null ? null : -r.dormant, r.quickRatio]),
       rows: g.lifecycle.map((r) => [
         short(r.week),
         int(r.new),
