@@ -69,7 +69,7 @@ export function growthDigestTables(report: WeeklyReport, maxRows = MAX_ROWS): Di
         int(r.new),
         int(r.returning),
         int(r.resurrecting),
-        r.dormant === null ? dash : r.dormant === 0 ? "0" : `−${int(r.dormant)}`,
+        r.dormant === null ? dash : r.dormant === 0 ? '0' : `−${int(r.dormant)}`,
         r.quickRatio === null ? dash : r.quickRatio.toFixed(2),
       ]),
       note: [coverageNote, 'quick ratio = (new + resurrecting) / dormant; – when nobody went dormant.'].filter(Boolean).join(' '),
