@@ -14,7 +14,7 @@ const prev = previousWeek(week);
 
 /** A report from hand-made rows: `wau` this week and last; DAU spread evenly. */
 function reportWith(opts: { wau: [number, number]; dau: [number, number]; ssh: [number, number]; linux?: [number, number] }) {
-  const day = (w: typeof week, n: number) => w.days.map((d) => ({ day: d, active_users: n, events: n, late_events: 0 }));
+  const day = (w: typeof week, n: number) => w.days.map((d) => ({ day: d, active_users: n, events: n, late_events: 0, first_event: `${d}T08:00:00Z`, last_event: `${d}T20:00:00Z` }));
   const results: WeeklyResults = {
     daily: [...day(prev, opts.dau[1]), ...day(week, opts.dau[0])],
     weekly: [
@@ -121,12 +121,12 @@ describe('completeness of the week', () => {
   /** `weeksBefore[0]` is the week before, `[1]` two weeks before, ...: events per day Mon..Sun. */
   const build = (thisWeek: number[], weeksBefore: number[][], late: number[] = [0, 0, 0, 0, 0, 0, 0]) => {
     const earlier = weeksBefore.flatMap((days, w) =>
-      week.days.map((d, i) => ({ day: DateTime.fromISO(d).minus({ weeks: w + 1 }).toISODate()!, active_users: 1, events: days[i]!, late_events: 0 })),
+      week.days.map((d, i) => ({ day: DateTime.fromISO(d).minus({ weeks: w + 1 }).toISODate()!, active_users: 1, events: days[i]!, late_events: 0, first_event: `${d}T08:00:00Z`, last_event: `${d}T20:00:00Z` })),
     );
     const results: WeeklyResults = {
       daily: [
         ...earlier.filter((r) => r.events > 0),
-        ...week.days.map((d, i) => ({ day: d, active_users: 1, events: thisWeek[i]!, late_events: late[i]! })).filter((r) => r.events > 0),
+        ...week.days.map((d, i) => ({ day: d, active_users: 1, events: thisWeek[i]!, late_events: late[i]!, first_event: `${d}T08:00:00Z`, last_event: `${d}T20:00:00Z` })).filter((r) => r.events > 0),
       ],
       weekly: [],
       features: [],
@@ -147,6 +147,9 @@ describe('completeness of the week', () => {
     expect(c.lateEvents).toBe(3);
     expect(c.firstDay).toBe('2026-11-16');
     expect(c.lastDay).toBe('2026-11-22');
+    // Wednesday had no event: the week's first and last event times come from Monday and Sunday.
+    expect(c.firstEvent).toBe('2026-11-16T08:00:00Z');
+    expect(c.lastEvent).toBe('2026-11-22T20:00:00Z');
   });
 
   it('compares with the median of the same weekday over the 4 trailing weeks, not one week alone', () => {

@@ -114,10 +114,11 @@ describe('every query on the embedded engine', () => {
 
   it('active_users_daily', async () => {
     expect(await runQuery(engine, queries.active_users_daily, params)).toEqual([
-      { day: '2026-11-10', active_users: 1, events: 1, late_events: 0 },
-      { day: '2026-11-16', active_users: 2, events: 2, late_events: 0 },
-      { day: '2026-11-17', active_users: 1, events: 1, late_events: 0 },
-      { day: '2026-11-18', active_users: 1, events: 1, late_events: 1 },
+      { day: '2026-11-10', active_users: 1, events: 1, late_events: 0, first_event: '2026-11-10T09:00:00Z', last_event: '2026-11-10T09:00:00Z' },
+      // a's login at 10:00 and b's draft-named protocol event at 11:00 (c's $pageview is not connect.*)
+      { day: '2026-11-16', active_users: 2, events: 2, late_events: 0, first_event: '2026-11-16T10:00:00Z', last_event: '2026-11-16T11:00:00Z' },
+      { day: '2026-11-17', active_users: 1, events: 1, late_events: 0, first_event: '2026-11-17T10:00:00Z', last_event: '2026-11-17T10:00:00Z' },
+      { day: '2026-11-18', active_users: 1, events: 1, late_events: 1, first_event: '2026-11-18T23:59:59Z', last_event: '2026-11-18T23:59:59Z' },
     ]);
   });
 

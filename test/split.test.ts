@@ -39,6 +39,17 @@ describe('splitting a too-heavy query', () => {
     expect(halveUsers({ user_buckets: 64, user_bucket: 0 })).toBeUndefined();
   });
 
+  it('keeps the least and greatest time of min / max columns instead of adding them', () => {
+    const combined = combineParts(
+      [
+        { columns: ['day', 'events', 'first_event', 'last_event'], rows: [['2026-11-16', 3, '2026-11-16T00:10:00Z', '2026-11-16T22:00:00Z']] },
+        { columns: ['day', 'events', 'first_event', 'last_event'], rows: [['2026-11-16', 2, '2026-11-16T00:05:00Z', '2026-11-16T21:00:00Z']] },
+      ],
+      { keys: ['day'], min: ['first_event'], max: ['last_event'] },
+    );
+    expect(combined.rows).toEqual([['2026-11-16', 5, '2026-11-16T00:05:00Z', '2026-11-16T22:00:00Z']]);
+  });
+
   it('adds counts of rows with the same keys and orders by the keys', () => {
     const combined = combineParts(
       [
@@ -46,7 +57,7 @@ describe('splitting a too-heavy query', () => {
         { columns: ['week', 'os', 'users'], rows: [['2026-11-16', 'macos', '2'], ['2026-11-09', 'windows', 5]] },
         { columns: [], rows: [] },
       ],
-      ['week', 'os'],
+      { keys: ['week', 'os'] },
     );
     expect(combined).toEqual({
       columns: ['week', 'os', 'users'],

@@ -59,7 +59,7 @@ export class PostHogEngine implements Engine {
         parts.map((p) => (partSignal: AbortSignal) => this.run(name, sql, p, split, partSignal)),
         signal,
       );
-      return combineParts(results, split.keys);
+      return combineParts(results, split);
     }
   }
 }

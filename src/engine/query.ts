@@ -27,6 +27,9 @@ export interface QueryDefinition<P extends ParamSpecs = ParamSpecs, R extends z.
 export interface SplitSpec {
   readonly grain: 'day' | 'week' | 'installation';
   readonly keys: readonly string[];
+  /** Columns that combine by their least / greatest value (ISO times), not by adding. */
+  readonly min?: readonly string[];
+  readonly max?: readonly string[];
 }
 
 export type RowOf<Q> = Q extends QueryDefinition<ParamSpecs, infer R> ? z.infer<R> : never;

@@ -53,10 +53,12 @@ export function halveUsers(values: Record<string, unknown>): Array<Record<string
 }
 
 /**
- * Puts parts together: rows with the same keys have their other columns (counts) added; rows are
- * ordered by the keys, as the queries order them.
+ * Puts parts together: rows with the same keys have their other columns (counts) added, except the
+ * split's `min`/`max` columns (ISO times, compared as text), which keep the least / greatest; rows
+ * are ordered by the keys, as the queries order them.
  */
-export function combineParts(parts: EngineResult[], keys: readonly string[]): EngineResult {
+export function combineParts(parts: EngineResult[], split: Pick<SplitSpec, 'keys' | 'min' | 'max'>): EngineResult {
+  const keys = split.keys;
   const columns = parts.find((p) => p.columns.length)?.columns ?? [];
   const keyIdx = keys.map((k) => columns.indexOf(k));
   if (keyIdx.some((i) => i < 0)) throw new Error(`split keys ${keys.join(', ')} are not all columns of ${columns.join(', ')}`);
@@ -69,8 +71,11 @@ export function combineParts(parts: EngineResult[], keys: readonly string[]): En
         merged.set(key, [...row]);
         continue;
       }
-      columns.forEach((_, i) => {
-        if (!keyIdx.includes(i)) seen[i] = Number(seen[i]) + Number(row[i]);
+      columns.forEach((name, i) => {
+        if (keyIdx.includes(i)) return;
+        if (split.min?.includes(name)) seen[i] = String(row[i]) < String(seen[i]) ? row[i] : seen[i];
+        else if (split.max?.includes(name)) seen[i] = String(row[i]) > String(seen[i]) ? row[i] : seen[i];
+        else seen[i] = Number(seen[i]) + Number(row[i]);
       });
     }
   }

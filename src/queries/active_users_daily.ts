@@ -13,15 +13,18 @@ export default defineQuery({
     user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
     user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
-  split: { grain: 'day', keys: ['day'] },
+  split: { grain: 'day', keys: ['day'], min: ['first_event'], max: ['last_event'] },
   // late_events: arrived (created_at, PostHog's ingestion time) more than 24 hours after their timestamp.
-  row: z.object({ day: z.string(), active_users: count(), events: count(), late_events: count() }),
+  // first_event / last_event: the day's earliest and latest event time, UTC, to the second (coverage).
+  row: z.object({ day: z.string(), active_users: count(), events: count(), late_events: count(), first_event: z.string(), last_event: z.string() }),
   sql: `
 SELECT
     toDate(toTimeZone(timestamp, {timezone})) AS day,
     count(DISTINCT distinct_id) AS active_users,
     count() AS events,
-    countIf(dateDiff('second', timestamp, created_at) > 86400) AS late_events
+    countIf(dateDiff('second', timestamp, created_at) > 86400) AS late_events,
+    formatDateTime(min(timestamp), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS first_event,
+    formatDateTime(max(timestamp), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS last_event
 FROM events
 WHERE startsWith(event, {prefix})
     AND timestamp >= toDateTime64({from}, 6, 'UTC')

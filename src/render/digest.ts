@@ -133,7 +133,7 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
         `${formatInt(dq.duplicates)} duplicates removed` +
         (dq.ignoredFiles.length ? `; ${dq.ignoredFiles.length} non-event files skipped` : '')
       : `Data: ${dq.origin} (PostHog deduplicates and validates events at ingestion)`,
-    `Coverage: events from ${report.completeness.firstDay || 'no day'} to ${report.completeness.lastDay || 'no day'}; ` +
+    `Coverage: ${coverage(report)}; ` +
       `${formatInt(report.completeness.lateEvents)} events arrived more than 24 hours late.`,
     'Counts installations that opted in to usage data; an installation is one app install per OS user, not a person.',
     privacyFootnote(k),
@@ -202,6 +202,14 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
     ],
     context: [...(report.downloads ? [...context, ...downloadCaveats(report)] : context), ...growthCaveats(report)],
   };
+}
+
+/** The week's first and last event time, in the report's timezone. */
+function coverage(report: WeeklyReport): string {
+  const { firstEvent, lastEvent } = report.completeness;
+  if (!firstEvent) return 'no connect.* event in the week';
+  const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(report.timezone).toFormat('ccc MMM d HH:mm:ss');
+  return `first event ${at(firstEvent)}, last event ${at(lastEvent)} (${report.timezone})`;
 }
 
 function platformsTable(report: WeeklyReport): DigestTable {

@@ -113,6 +113,9 @@ export interface Completeness {
   /** First and last day of the report week with connect.* events ('' when none). */
   firstDay: string;
   lastDay: string;
+  /** The week's earliest and latest connect.* event time (ISO, UTC, to the second; '' when none). */
+  firstEvent: string;
+  lastEvent: string;
   /** Events of the week that arrived more than 24 hours after their timestamp. */
   lateEvents: number;
   /**
@@ -269,7 +272,10 @@ function completeness(results: WeeklyResults, week: Week): Completeness {
     })
     .filter((d) => d.events === 0 || (d.trailingMedian !== null && d.events < d.trailingMedian / 2));
   const lateEvents = week.days.reduce((s, d) => s + (byDay.get(d)?.late_events ?? 0), 0);
-  return { firstDay: withEvents[0] ?? '', lastDay: withEvents.at(-1) ?? '', lateEvents, suspectDays };
+  const rows = withEvents.map((d) => byDay.get(d)!);
+  const firstEvent = rows.reduce((m, r) => (m === '' || r.first_event < m ? r.first_event : m), '');
+  const lastEvent = rows.reduce((m, r) => (r.last_event > m ? r.last_event : m), '');
+  return { firstDay: withEvents[0] ?? '', lastDay: withEvents.at(-1) ?? '', firstEvent, lastEvent, lateEvents, suspectDays };
 }
 
 /**
