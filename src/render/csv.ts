@@ -69,11 +69,11 @@ export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
     },
     'features.csv': {
       header: ['feature', 'events', 'users', 'adoption'],
-      rows: combineFeatures(report.features, k, wau).rows.map((f) => [f.feature, f.events, f.users, f.share]),
+      rows: combineFeatures(report.features, k, wau).map((f) => [f.feature, f.events, f.users, f.share]),
     },
     'protocols.csv': {
       header: ['protocol', 'events', 'users', 'share'],
-      rows: combineProtocols(report.protocols, k, wau).rows.map((p) => [p.protocol, p.events, p.users, p.share]),
+      rows: combineProtocols(report.protocols, k, wau).map((p) => [p.protocol, p.events, p.users, p.share]),
     },
     'platforms.csv': dl
       ? {

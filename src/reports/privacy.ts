@@ -30,52 +30,43 @@ export function privacyFootnote(k: number): string {
     : 'Privacy: small-cell suppression is off (privacy.k <= 1).';
 }
 
-export interface Combined<R> {
-  rows: R[];
-  /** How many rows were folded into `other`. */
-  folded: number;
-}
-
 /**
  * Takes the small rows out of a breakdown and adds them up into one `other` row at the end (merged
  * with a row already named `other`, if the data has one). `other`'s users are the sum of the folded
- * rows' users: an installation in two folded rows counts twice, as the rows' own sum would.
+ * rows' users: an installation in two folded rows counts twice, as the rows' own sum would; its
+ * share is those users over `active` (the week's active installations).
  */
-function foldSmall<R extends { events: number; users: number; share: number }>(
+function foldSmall<R extends { users: number }>(
   rows: readonly R[],
   k: number,
-  wau: number,
+  active: number,
   name: (r: R) => string,
-  make: (name: string, events: number, users: number, share: number) => R,
-): Combined<R> {
+  make: (folded: readonly R[], users: number, share: number) => R,
+): R[] {
   const small = rows.filter((r) => isSmall(r.users, k) && name(r) !== 'other');
-  if (small.length === 0) return { rows: [...rows], folded: 0 };
+  if (small.length === 0) return [...rows];
   const existing = rows.find((r) => name(r) === 'other');
-  const kept = rows.filter((r) => !small.includes(r) && r !== existing);
-  const sum = (f: (r: R) => number) => [...small, ...(existing ? [existing] : [])].reduce((s, r) => s + f(r), 0);
-  const users = sum((r) => r.users);
-  return { rows: [...kept, make('other', sum((r) => r.events), users, wau === 0 ? 0 : users / wau)], folded: small.length };
+  const folded = [...small, ...(existing ? [existing] : [])];
+  const users = folded.reduce((s, r) => s + r.users, 0);
+  return [...rows.filter((r) => !folded.includes(r)), make(folded, users, active === 0 ? 0 : users / active)];
 }
 
-export function combineFeatures(rows: readonly FeatureRow[], k: number, wau: number): Combined<FeatureRow> {
-  return foldSmall(rows, k, wau, (r) => r.feature, (feature, events, users, share) => ({
-    feature,
+const sumEvents = (rows: readonly { events: number }[]) => rows.reduce((s, r) => s + r.events, 0);
+const NO_PREVIOUS = { events: 0, users: 0, share: 0 };
+
+export function combineFeatures(rows: readonly FeatureRow[], k: number, wau: number): FeatureRow[] {
+  return foldSmall(rows, k, wau, (r) => r.feature, (folded, users, share) => ({
+    feature: 'other',
     catalogued: false,
-    events,
+    events: sumEvents(folded),
     users,
     share,
-    previous: { events: 0, users: 0, share: 0 },
+    previous: NO_PREVIOUS,
   }));
 }
 
-export function combineProtocols(rows: readonly ProtocolRow[], k: number, wau: number): Combined<ProtocolRow> {
-  return foldSmall(rows, k, wau, (r) => r.protocol, (protocol, events, users, share) => ({
-    protocol,
-    events,
-    users,
-    share,
-    previous: { events: 0, users: 0, share: 0 },
-  }));
+export function combineProtocols(rows: readonly ProtocolRow[], k: number, wau: number): ProtocolRow[] {
+  return foldSmall(rows, k, wau, (r) => r.protocol, (folded, users, share) => ({ protocol: 'other', events: sumEvents(folded), users, share, previous: NO_PREVIOUS }));
 }
 
 /**
@@ -109,8 +100,8 @@ export function privacySafeReport(report: WeeklyReport): WeeklyReport {
     isSmall(r.previous.users, k) ? { ...r, previous: { ...r.previous, users: 0, share: 0, events: 0 }, previousSuppressed: true } : r;
   return {
     ...report,
-    features: combineFeatures(report.features, k, wau).rows.map(prev),
-    protocols: combineProtocols(report.protocols, k, wau).rows.map(prev),
+    features: combineFeatures(report.features, k, wau).map(prev),
+    protocols: combineProtocols(report.protocols, k, wau).map(prev),
     platforms: combinePlatforms(report.platforms, k, wau).map((p, i) => {
       const orig = report.platforms[i]!;
       const row = { ...orig, users: p.users ?? 0, share: p.share ?? 0, ...(p.users === null ? { suppressed: true } : {}) };
@@ -124,11 +115,7 @@ export function privacySafeReport(report: WeeklyReport): WeeklyReport {
 /** Versions of the week: small versions (unknown included) folded into one `other` row at the end. */
 export function combineVersions(rows: readonly VersionShare[], k: number): VersionShare[] {
   const active = rows.reduce((s, r) => s + r.users, 0);
-  const small = rows.filter((r) => isSmall(r.users, k) && r.version !== 'other');
-  if (small.length === 0) return [...rows];
-  const existing = rows.find((r) => r.version === 'other');
-  const users = [...small, ...(existing ? [existing] : [])].reduce((s, r) => s + r.users, 0);
-  return [...rows.filter((r) => !small.includes(r) && r !== existing), { version: 'other', users, share: active === 0 ? 0 : users / active }];
+  return foldSmall(rows, k, active, (r) => r.version, (_, users, share) => ({ version: 'other', users, share }));
 }
 
 /**
