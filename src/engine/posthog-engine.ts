@@ -5,6 +5,12 @@
  * their timezone explicitly (`toTimeZone(timestamp, {timezone})`) and compare against UTC instants
  * (`toDateTime64({from}, 6, 'UTC')`), and the engine turns the conversion off
  * (`convertToProjectTimezone: false`), so the report's timezone governs, whatever the project's is.
+ *
+ * Person properties: what `person.properties` means depends on the team's persons-on-events mode
+ * (the properties stored on each event at ingestion, or the person's current ones joined in). The
+ * engine pins PERSONS_ON_EVENTS_MODE, the mode whose person_id and person.properties are the event's
+ * own columns: exactly what a batch export writes (`person_id`, `person_properties`), so PostHog and
+ * the export files give the same numbers whatever the team's setting.
  */
 import type { Engine, EngineResult, ExecuteRequest } from './engine.ts';
 import type { SplitSpec } from './query.ts';
@@ -14,6 +20,11 @@ import { combineParts, halveUsers, timeParts } from './split.ts';
 import type { Logger } from '../lib/logger.ts';
 import { allOrAbort } from '../lib/abort.ts';
 
+export const PERSONS_ON_EVENTS_MODE = 'person_id_no_override_properties_on_events';
+
+/** The modifiers every query is sent with. */
+export const QUERY_MODIFIERS = { convertToProjectTimezone: false, personsOnEventsMode: PERSONS_ON_EVENTS_MODE } as const;
+
 export class PostHogEngine implements Engine {
   readonly name = 'posthog';
   readonly client: PostHogQueryClient;
@@ -22,7 +33,7 @@ export class PostHogEngine implements Engine {
   private readonly logger: Logger;
 
   constructor(options: PostHogClientOptions) {
-    this.client = new PostHogQueryClient({ ...options, modifiers: { convertToProjectTimezone: false, ...options.modifiers } });
+    this.client = new PostHogQueryClient({ ...options, modifiers: { ...QUERY_MODIFIERS, ...options.modifiers } });
     this.sourceId = `posthog:${options.host.replace(/\/+$/, '')}/project/${options.projectId}`;
     this.logger = options.logger;
   }

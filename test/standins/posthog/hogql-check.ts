@@ -250,7 +250,7 @@ export function checkHogQL(parser: HogQLParser, sql: string, values: Record<stri
     }
     if (n.node === 'Field') {
       const chain = (n.chain as unknown[]).map(String);
-      if (!names.has(chain[0]!)) {
+      if (chain[0] !== '*' && !names.has(chain[0]!)) {
         result.errors.push({ code: 'hogql_query_error', message: `Unable to resolve field: ${chain[0]}`, start: n.start?.offset ?? 0, end: n.end?.offset ?? 0 });
       }
     }

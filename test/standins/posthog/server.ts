@@ -549,7 +549,8 @@ async function counted<T>(fn: () => Promise<T>): Promise<T> {
 
 /** The modifiers a query runs with: the team's, then the request's (create_default_modifiers_for_team). */
 function effectiveModifiers(q: ParsedQuery): Record<string, unknown> {
-  return { convertToProjectTimezone: true, personsOnEventsMode: config.personsOnEventsMode, ...q.modifiers };
+  const given = Object.fromEntries(Object.entries(q.modifiers).filter(([, v]) => v !== null && v !== undefined));
+  return { convertToProjectTimezone: true, personsOnEventsMode: config.personsOnEventsMode, ...given };
 }
 
 /**
