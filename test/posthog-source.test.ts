@@ -409,12 +409,33 @@ describe('the Query API client against every answer PostHog gives', () => {
     expect(ok).toHaveLength(4 * 2 * 4); // 4 queries x 2 weeks x 4 buckets
   });
 
-  it('too heavy even in 64 parts: a clear error', async () => {
-    await standIn.setFaults([{ status: 512, times: -1 }]);
+  it('out of memory even in 64 parts: a clear error', async () => {
+    await standIn.setFaults([{ status: 513, times: -1 }]);
     const { e } = engine();
     const error = await runQuery(e, queries.active_users_weekly, params).catch((x: unknown) => x);
     expect(error).toBeInstanceOf(PostHogTooHeavyError);
     expect((error as Error).message).toMatch(/still too heavy after splitting into 64 parts of one week/);
+  });
+
+  it('too slow for one week: not cut into installation buckets (each would read as much), explained at once', async () => {
+    await standIn.setFaults([{ status: 512, times: -1 }]);
+    const { e, requests } = engine();
+    const error = await runQuery(e, queries.active_users_weekly, params).catch((x: unknown) => x);
+    expect(error).toBeInstanceOf(PostHogTooHeavyError);
+    expect((error as Error).message).toMatch(/does not finish within PostHog's time limit \(10 s for a query made with a personal API key\) even for one week \(512\)/);
+    expect(requests()).toBe(3); // the two weeks, then each week once
+  });
+
+  it("a whole-history query past the 10-second limit: handled and explained, not split 64 ways", async () => {
+    await standIn.setFaults([{ kind: 'slow', runMs: 30_000, times: -1, when: { queryName: 'growth_weekly' } }]);
+    const { e, requests } = engine();
+    const error = await runQuery(e, queries.growth_weekly, params).catch((x: unknown) => x);
+    expect(error).toBeInstanceOf(PostHogTooHeavyError);
+    expect((error as Error).message).toBe(
+      "PostHog query growth_weekly: does not finish within PostHog's time limit (10 s for a query made with a personal API key): it reads every installation's whole history, which no split can shorten (504)",
+    );
+    expect((error as PostHogTooHeavyError).hint).toMatch(/--source files/);
+    expect(requests()).toBe(1);
   });
 
   it('400: not retried; shows PostHog\'s detail and the query', async () => {
