@@ -36,7 +36,7 @@ describe('posthog check', () => {
     await standIn.reset();
     const run = await check(standIn);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    for (const name of ['host', 'key', 'scope', 'project', 'timezone', 'persons-on-events', ...eventQueries.map((q) => `query ${q.id}`)]) {
+    for (const name of ['host', 'key', 'scope', 'project', 'timezone', 'persons-on-events', 'modifiers', ...eventQueries.map((q) => `query ${q.id}`)]) {
       expect(line(run.stdout, name), name).toMatch(/^PASS/);
     }
     expect(line(run.stdout, 'timezone')).toContain('Europe/Berlin');
@@ -45,7 +45,7 @@ describe('posthog check', () => {
     expect(log.length).toBeLessThanOrEqual(eventQueries.length + 3);
     // Every query checked through HogQLMetadata; the only HogQLQuery is the probe, which reads no table.
     expect(log.filter((r) => r.kind === 'HogQLMetadata')).toHaveLength(eventQueries.length);
-    expect(log.filter((r) => r.kind === 'HogQLQuery').map((r) => r.name)).toEqual(['posthog_check']);
+    expect(log.filter((r) => r.kind === 'HogQLQuery').map((r) => r.name)).toEqual(['posthog_check', 'posthog_check_modifiers']);
     expect(run.stdout).toMatch(/all \d+ checks passed/);
   });
 
@@ -108,7 +108,7 @@ describe('posthog check', () => {
     );
     expect(line(text, 'query feature_usage')).toMatch(/^FAIL  query feature_usage\s+PostHog rejects src\/queries\/feature_usage\.ts: /);
     expect(line(text, 'query protocol_usage')).toMatch(/^PASS/);
-    expect(requests).toBe(2 + 3);
+    expect(requests).toBe(3 + 3);
   });
 
   it('refuses a missing setting before any request (exit 2)', async () => {

@@ -367,6 +367,12 @@ describe('the Query API client against every answer PostHog gives', () => {
     const error = await runQuery(e, queries.protocol_usage, params).catch((x: unknown) => x);
     expect(error).toBeInstanceOf(PostHogQueryRejectedError);
     expect((error as Error).message).toMatch(/^PostHog query protocol_usage: \(src\/queries\/protocol_usage\.ts\) PostHog could not run it: Query error\./);
+    // Failed without a message: the poll answers 500; said as such, not retried as if busy.
+    await standIn.reset();
+    await standIn.setFaults([{ kind: 'async', pollsUntilDone: 1, status: 500 }]);
+    const internal = await runQuery(e, queries.protocol_usage, params).catch((x: unknown) => x);
+    expect((internal as Error).message).toMatch(/PostHog could not run it: no message \(PostHog query id /);
+    expect((await standIn.requests()).map((r) => `${r.method} ${r.status}`)).toEqual(['POST 202', 'GET 202', 'GET 500']);
   });
 
   it.each([500, 502, 503])('%i: retried with backoff', async (status) => {

@@ -10,12 +10,14 @@
  *   2. POST .../query/ `SELECT 1`     the query:read scope, the project id, the project's timezone and
  *                                     persons-on-events mode (the answer's `timezone`, `modifiers`).
  *                                     No table is read.
- *   3. POST .../query/ HogQLMetadata  per query: parsed, resolved and printed against the project's
+ *   3. POST .../query/ `SELECT 1`     with the modifiers every report query carries: PostHog knows them
+ *                                     (HogQLQueryModifiers refuses unknown keys and values).
+ *   4. POST .../query/ HogQLMetadata  per query: parsed, resolved and printed against the project's
  *                                     schema, not run (posthog/hogql/metadata.py).
  */
 import type { QueryDefinition } from './query.ts';
 import { inlineValues } from './hogql-values.ts';
-import { PERSONS_ON_EVENTS_MODE } from './posthog-engine.ts';
+import { PERSONS_ON_EVENTS_MODE, QUERY_MODIFIERS } from './posthog-engine.ts';
 
 export interface CheckLine {
   check: string;
@@ -79,7 +81,7 @@ export async function checkPostHog(o: PostHogCheckOptions): Promise<{ lines: Che
     for (const check of checks) lines.push({ check, ok: false, skipped: true, message: `not checked (${why})` });
   };
   const detail = (a: Answer) => (typeof a.json?.detail === 'string' ? a.json.detail : `HTTP ${a.status}`);
-  const LATER = ['scope', 'project', 'timezone', 'persons-on-events', ...o.queries.map((q) => `query ${q.id}`)];
+  const LATER = ['scope', 'project', 'timezone', 'persons-on-events', 'modifiers', ...o.queries.map((q) => `query ${q.id}`)];
 
   // 1. Host and key.
   const me = await call('GET', '/api/users/@me/');
@@ -113,7 +115,7 @@ export async function checkPostHog(o: PostHogCheckOptions): Promise<{ lines: Che
     query: { kind: 'HogQLQuery', query: 'SELECT 1', modifiers: { convertToProjectTimezone: false } },
     name: 'posthog_check',
   });
-  const queryChecks = o.queries.map((q) => `query ${q.id}`);
+  const queryChecks = ['modifiers', ...o.queries.map((q) => `query ${q.id}`)];
   if ('error' in probe) {
     lines.push({ check: 'scope', ok: false, message: `no answer from the query endpoint: ${probe.error}`, fix: 'run the check again; if it persists, check POSTHOG_HOST' });
     skipped(['project', 'timezone', 'persons-on-events', ...queryChecks], 'the query endpoint did not answer');
@@ -172,7 +174,23 @@ export async function checkPostHog(o: PostHogCheckOptions): Promise<{ lines: Che
     message: `${mode ? `the project's mode is ${mode}` : 'PostHog did not say the project mode'}; queries pin ${PERSONS_ON_EVENTS_MODE} (person properties as on each event, as the export files have them)`,
   });
 
-  // 3. Every query, checked by PostHog without running it.
+  // 3. The modifiers the report pins.
+  const pinned = await call('POST', `/api/projects/${encodeURIComponent(o.projectId)}/query/`, {
+    query: { kind: 'HogQLQuery', query: 'SELECT 1', modifiers: QUERY_MODIFIERS },
+    name: 'posthog_check_modifiers',
+  });
+  if ('error' in pinned || pinned.status !== 200) {
+    lines.push({
+      check: 'modifiers',
+      ok: false,
+      message: `PostHog refused ${JSON.stringify(QUERY_MODIFIERS)}: ${'error' in pinned ? pinned.error : `HTTP ${pinned.status}: ${detail(pinned)}`}`,
+      fix: 'this PostHog does not know a modifier the report relies on: see docs/posthog.md (persons on events) before trusting person properties',
+    });
+  } else {
+    lines.push({ check: 'modifiers', ok: true, message: `PostHog accepts ${Object.entries(QUERY_MODIFIERS).map(([k, v]) => `${k}=${String(v)}`).join(', ')}` });
+  }
+
+  // 4. Every query, checked by PostHog without running it.
   for (const q of o.queries) {
     const file = `src/queries/${q.id}.ts`;
     const answer = await call('POST', `/api/projects/${encodeURIComponent(o.projectId)}/query/`, {
