@@ -98,6 +98,35 @@ describe('backfill', () => {
     expect(stderr).toMatch(/waiting \d+ min for the PostHog budget \(12 requests\/h\)/);
   }, 120_000);
 
+  it("waits out a PostHog throttle however long (a report stops instead, saying until when)", async () => {
+    const env = { POSTHOG_HOST: posthog.url, POSTHOG_PROJECT_ID: String(posthog.projectId), POSTHOG_API_KEY: posthog.apiKey };
+    // A report: half an hour is more than the 10 minutes it sits out. 12:00 UTC + 1800 s = 12:30.
+    await posthog.reset();
+    await posthog.setFaults([{ preset: 'throttled', waitSeconds: 1800 }]);
+    const report = await runCli(['report', '--source', 'posthog', '--week', '2026-W47', '--out', join(dir, 'out-throttle'), '--data-dir', join(dir, 'data-throttle')], {
+      env,
+      now: '2026-11-24T12:00:00Z',
+    });
+    expect(report.code).toBe(1);
+    expect(report.stderr).toContain("error: PostHog's query budget for this key is used up until 12:30 UTC; run again then\n");
+
+    // Backfill runs unattended: the same throttle is waited out, as long as PostHog says.
+    await posthog.reset();
+    await posthog.setFaults([{ preset: 'throttled', waitSeconds: 1800 }]);
+    const waits: number[] = [];
+    const io: CliIo = {
+      stdout: () => {},
+      stderr: () => {},
+      clock: { now: () => new Date('2026-11-24T12:00:00Z') },
+      env,
+      sleep: async (ms) => void waits.push(ms),
+    };
+    const code = await main(['backfill', '--from', '2026-W47', '--to', '2026-W47', '--sinks', 'csv', '--out', join(dir, 'out-3'), '--data-dir', join(dir, 'data-3')], io);
+    expect(code).toBe(0);
+    expect(waits).toContain(1_800_000);
+    expect(existsSync(join(dir, 'out-3', '2026-W47', 'summary.csv'))).toBe(true);
+  }, 120_000);
+
   it('on a terminal the bar is redrawn in place, and log lines clear it first', async () => {
     const err: string[] = [];
     const io: CliIo = { stdout: () => {}, stderr: (t) => err.push(t), clock: { now: () => new Date('2026-11-24T12:00:00Z') }, env: {}, stderrIsTTY: true };

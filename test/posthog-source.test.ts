@@ -24,6 +24,7 @@ import {
   PostHogAuthError,
   PostHogQueryRejectedError,
   PostHogQuotaError,
+  PostHogThrottledError,
   PostHogTooHeavyError,
   PostHogUnavailableError,
 } from '../src/engine/posthog-errors.ts';
@@ -85,8 +86,8 @@ describe('--source posthog and --source files give identical reports', () => {
 });
 
 describe('request budget and the closed-week cache', () => {
-  // 6 requests before the growth section (issue 8), which may add at most 3: one per query file.
-  it('a weekly report takes at most 9 requests, one per report query; re-running a closed week takes none', async () => {
+  // Issue 12: at most 8 requests with no fault, one per report query.
+  it('a weekly report takes at most 8 requests, one per report query; re-running a closed week takes none', async () => {
     await standIn.reset();
     const data = join(dir, 'data-budget');
     const args = ['report', '--source', 'posthog', '--week', '2026-W47', '--out', join(dir, 'out-budget'), '--data-dir', data];
@@ -95,7 +96,7 @@ describe('request budget and the closed-week cache', () => {
     expect(first.code, first.stderr).toBe(0);
     const firstCount = (await standIn.requests()).length;
     expect(firstCount).toBeGreaterThan(0);
-    expect(firstCount).toBeLessThanOrEqual(9);
+    expect(firstCount).toBeLessThanOrEqual(8);
     // Each query answered in one request: no paging, whatever the number of installations.
     expect((await standIn.requests()).map((r) => r.name).sort()).toEqual(
       ['active_users_daily', 'active_users_weekly', 'event_first_seen', 'feature_usage', 'growth_weekly', 'platform_share', 'protocol_usage', 'version_adoption'],
@@ -136,7 +137,7 @@ describe('the API key stays secret', () => {
       now: '2026-11-24T12:00:00Z',
     });
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/feature_usage: PostHog rejected the query \(400\)/);
+    expect(failed.stderr).toMatch(/feature_usage: \(src\/queries\/feature_usage\.ts\) PostHog rejected the query \(400/);
     // The other queries were cancelled with it: nothing goes on retrying after the run ended.
     const afterFailure = (await standIn.requests()).length;
     await new Promise((r) => setTimeout(r, 2500));
@@ -205,13 +206,41 @@ describe('the Query API client against every answer PostHog gives', () => {
     await standIn.reset();
   });
 
-  it('200: rows equal the embedded engine for every query', async () => {
+  it('200: rows equal the embedded engine for every query; the modifiers pin the timezone and the persons-on-events mode', async () => {
     const { e, requests } = engine();
     for (const q of allQueries) expect(await runQuery(e, q, params)).toEqual(expected.get(q.id));
     expect(requests()).toBe(allQueries.length);
     const log = await standIn.requests();
-    expect(log.every((r) => r.modifiers && (r.modifiers as { convertToProjectTimezone?: boolean }).convertToProjectTimezone === false)).toBe(true);
+    for (const r of log) {
+      expect(r.modifiers).toEqual({ convertToProjectTimezone: false, personsOnEventsMode: 'person_id_no_override_properties_on_events' });
+    }
     expect(log.map((r) => r.name).sort()).toEqual(allQueries.map((q) => q.id).sort());
+  });
+
+  it('the same rows on a team whose persons-on-events mode joins current person properties (the pinned mode governs)', async () => {
+    const joinedTeam = await startPostHogStandIn({ eventsPaths: [events], projectTimezone: 'Asia/Tokyo', personsOnEventsMode: 'person_id_override_properties_joined' });
+    try {
+      const e = new PostHogEngine({ host: joinedTeam.url, projectId: String(joinedTeam.projectId), apiKey: joinedTeam.apiKey, logger: silentLogger });
+      for (const id of ['platform_share', 'version_adoption'] as const) {
+        expect(await runQuery(e, queries[id] as QueryDefinition, params)).toEqual(expected.get(id));
+      }
+      // Without the pin, the team's mode would have read the person's current OS instead (not what the export holds).
+      const unpinned = new PostHogEngine({
+        host: joinedTeam.url,
+        projectId: String(joinedTeam.projectId),
+        apiKey: joinedTeam.apiKey,
+        logger: silentLogger,
+        modifiers: { personsOnEventsMode: null },
+      });
+      // Distinct (installation, person properties) pairs: on events, one per state a person went through
+      // (new versions); joined, one per installation (its current properties).
+      const sql = 'SELECT uniqExact(distinct_id, person.properties) AS pairs, uniqExact(distinct_id) AS installations FROM events';
+      const [pinned, joined] = await Promise.all([e.client.query({ name: 'poe', sql, values: {} }), unpinned.client.query({ name: 'poe', sql, values: {} })]);
+      expect(joined.results[0]![0]).toBe(joined.results[0]![1]);
+      expect(Number(pinned.results[0]![0])).toBeGreaterThan(Number(pinned.results[0]![1]));
+    } finally {
+      await joinedTeam.close();
+    }
   });
 
   it('202: polls until done', async () => {
@@ -229,14 +258,62 @@ describe('the Query API client against every answer PostHog gives', () => {
     expect((await standIn.requests()).at(-1)?.method).toBe('DELETE');
   });
 
-  it('429 with Retry-After: waits as asked, then succeeds', async () => {
-    await standIn.setFaults([{ status: 429, headers: { 'Retry-After': '1' } }]);
-    const { e, requests } = engine();
-    const started = Date.now();
+  it('429 throttled: waits the time PostHog states in detail (no Retry-After), then succeeds', async () => {
+    await standIn.setFaults([{ preset: 'throttled', waitSeconds: 7 }]);
+    const slept: number[] = [];
+    const { e, requests } = engine({ sleep: async (ms) => void slept.push(ms) });
     expect(await runQuery(e, queries.active_users_weekly, params)).toEqual(expected.get('active_users_weekly'));
     expect(requests()).toBe(2);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    expect(logger.records.some((r) => /retrying in 1 s as it asked/.test(r.msg))).toBe(true);
+    expect(slept).toEqual([7000]);
+    expect(logger.records.some((r) => /waiting 7 s as PostHog says/.test(r.msg))).toBe(true);
+  });
+
+  it('429 throttled longer than the limit: stops with one line saying until when', async () => {
+    await standIn.setFaults([{ preset: 'throttled', waitSeconds: 3600 }]);
+    const slept: number[] = [];
+    // 13:04:10 UTC + 3600 s = 14:04:10, said as 14:05 (the budget is back by then).
+    const { e, requests } = engine({ sleep: async (ms) => void slept.push(ms), now: () => Date.parse('2026-11-24T13:04:10Z') });
+    const error = await runQuery(e, queries.active_users_weekly, params).catch((x: unknown) => x);
+    expect(error).toBeInstanceOf(PostHogThrottledError);
+    expect((error as Error).message).toBe("PostHog's query budget for this key is used up until 14:05 UTC; run again then");
+    expect(requests()).toBe(1);
+    expect(slept).toEqual([]);
+    // With a longer limit (backfill: no limit) the same throttle is waited out.
+    await standIn.setFaults([{ preset: 'throttled', waitSeconds: 3600 }]);
+    const patient = engine({ sleep: async (ms) => void slept.push(ms), maxThrottleWaitMs: Number.POSITIVE_INFINITY });
+    expect(await runQuery(patient.e, queries.active_users_weekly, params)).toEqual(expected.get('active_users_weekly'));
+    expect(slept).toEqual([3_600_000]);
+  });
+
+  it('a 35-second throttle window is waited out: the wait is the one PostHog states, on its own clock', async () => {
+    // PostHog's rate limit on the stand-in's clock: 2 queries a minute. Two at t0, the third 25 s later
+    // is refused with "Expected available in 35 seconds." The client's sleep moves the stand-in's clock.
+    const limited = await startPostHogStandIn({ ratePerMinute: 2 });
+    try {
+      const slept: number[] = [];
+      const e = new PostHogEngine({
+        host: limited.url,
+        projectId: String(limited.projectId),
+        apiKey: limited.apiKey,
+        logger: silentLogger,
+        sleep: async (ms) => {
+          slept.push(ms);
+          await limited.advanceClock(ms);
+        },
+      });
+      const q = queries.active_users_weekly;
+      await runQuery(e, q, params);
+      await runQuery(e, q, params);
+      await limited.advanceClock(25_000);
+      expect(await runQuery(e, q, params)).toEqual([]);
+      expect(slept).toEqual([35_000]);
+      const log = await limited.requests();
+      expect(log.map((r) => r.status)).toEqual([200, 200, 429, 200]);
+      // The retry came when the window had passed on the stand-in's clock, not before.
+      expect(log[3]!.at - log[0]!.at).toBeGreaterThanOrEqual(60_000);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('429 without Retry-After (no concurrency slot): backs off and succeeds', async () => {
@@ -246,6 +323,56 @@ describe('the Query API client against every answer PostHog gives', () => {
     expect(requests()).toBe(3);
     const log = await standIn.requests();
     expect(log.map((r) => r.status)).toEqual([429, 429, 200]);
+  });
+
+  it('503 database_unavailable with Retry-After: waits as asked', async () => {
+    await standIn.setFaults([{ preset: 'database-unavailable' }]);
+    const slept: number[] = [];
+    const { e, requests } = engine({ sleep: async (ms) => void slept.push(ms) });
+    expect(await runQuery(e, queries.active_users_daily, params)).toEqual(expected.get('active_users_daily'));
+    expect(requests()).toBe(2);
+    expect(slept).toEqual([1000]);
+  });
+
+  it('513 cluster-wide ("under heavy load"): not split, retried minutes later', async () => {
+    await standIn.setFaults([{ preset: 'cluster-memory', times: 2 }]);
+    const slept: number[] = [];
+    const { e, requests } = engine({ sleep: async (ms) => void slept.push(ms) });
+    expect(await runQuery(e, queries.active_users_weekly, params)).toEqual(expected.get('active_users_weekly'));
+    expect(requests()).toBe(3);
+    expect(slept).toEqual([60_000, 60_000]);
+    // The same query, unsplit, each time.
+    expect((await standIn.requests()).every((r) => r.values?.user_buckets === 1 && r.values?.from === params.from)).toBe(true);
+  });
+
+  it('400 too_many_bytes: split like a query too heavy', async () => {
+    await standIn.setFaults([{ preset: 'too-many-bytes', times: -1, when: { minRangeDays: 1 } }]);
+    const { e } = engine();
+    expect(await runQuery(e, queries.active_users_daily, params)).toEqual(expected.get('active_users_daily'));
+    expect((await standIn.requests()).filter((r) => r.status === 200)).toHaveLength(14);
+  });
+
+  it('504 past the 10-second execution limit of a personal-API-key query: split', async () => {
+    await standIn.setFaults([{ kind: 'slow', runMs: 15_000, times: -1, when: { minRangeDays: 1 } }]);
+    const { e } = engine();
+    expect(await runQuery(e, queries.active_users_daily, params)).toEqual(expected.get('active_users_daily'));
+    const log = await standIn.requests();
+    expect(log.filter((r) => r.status === 504).length).toBeGreaterThan(0);
+    expect(log.filter((r) => r.status === 200)).toHaveLength(14);
+  });
+
+  it('a failed async query: its error_message reaches the user with the query name and file', async () => {
+    await standIn.setFaults([{ kind: 'async', pollsUntilDone: 1, status: 400 }]);
+    const { e } = engine();
+    const error = await runQuery(e, queries.protocol_usage, params).catch((x: unknown) => x);
+    expect(error).toBeInstanceOf(PostHogQueryRejectedError);
+    expect((error as Error).message).toMatch(/^PostHog query protocol_usage: \(src\/queries\/protocol_usage\.ts\) PostHog could not run it: Query error\./);
+    // Failed without a message: the poll answers 500; said as such, not retried as if busy.
+    await standIn.reset();
+    await standIn.setFaults([{ kind: 'async', pollsUntilDone: 1, status: 500 }]);
+    const internal = await runQuery(e, queries.protocol_usage, params).catch((x: unknown) => x);
+    expect((internal as Error).message).toMatch(/PostHog could not run it: no message \(PostHog query id /);
+    expect((await standIn.requests()).map((r) => `${r.method} ${r.status}`)).toEqual(['POST 202', 'GET 202', 'GET 500']);
   });
 
   it.each([500, 502, 503])('%i: retried with backoff', async (status) => {
@@ -288,20 +415,41 @@ describe('the Query API client against every answer PostHog gives', () => {
     expect(ok).toHaveLength(4 * 2 * 4); // 4 queries x 2 weeks x 4 buckets
   });
 
-  it('too heavy even in 64 parts: a clear error', async () => {
-    await standIn.setFaults([{ status: 512, times: -1 }]);
+  it('out of memory even in 64 parts: a clear error', async () => {
+    await standIn.setFaults([{ status: 513, times: -1 }]);
     const { e } = engine();
     const error = await runQuery(e, queries.active_users_weekly, params).catch((x: unknown) => x);
     expect(error).toBeInstanceOf(PostHogTooHeavyError);
     expect((error as Error).message).toMatch(/still too heavy after splitting into 64 parts of one week/);
   });
 
+  it('too slow for one week: not cut into installation buckets (each would read as much), explained at once', async () => {
+    await standIn.setFaults([{ status: 512, times: -1 }]);
+    const { e, requests } = engine();
+    const error = await runQuery(e, queries.active_users_weekly, params).catch((x: unknown) => x);
+    expect(error).toBeInstanceOf(PostHogTooHeavyError);
+    expect((error as Error).message).toMatch(/does not finish within PostHog's time limit \(10 s for a query made with a personal API key\) even for one week \(512\)/);
+    expect(requests()).toBe(3); // the two weeks, then each week once
+  });
+
+  it("a whole-history query past the 10-second limit: handled and explained, not split 64 ways", async () => {
+    await standIn.setFaults([{ kind: 'slow', runMs: 30_000, times: -1, when: { queryName: 'growth_weekly' } }]);
+    const { e, requests } = engine();
+    const error = await runQuery(e, queries.growth_weekly, params).catch((x: unknown) => x);
+    expect(error).toBeInstanceOf(PostHogTooHeavyError);
+    expect((error as Error).message).toBe(
+      "PostHog query growth_weekly: does not finish within PostHog's time limit (10 s for a query made with a personal API key): it reads every installation's whole history, which no split can shorten (504)",
+    );
+    expect((error as PostHogTooHeavyError).hint).toMatch(/--source files/);
+    expect(requests()).toBe(1);
+  });
+
   it('400: not retried; shows PostHog\'s detail and the query', async () => {
     const { e, requests } = engine();
-    await standIn.setFaults([{ status: 400, body: { type: 'validation_error', code: 'query_error', detail: 'Unknown table events2', attr: null } }]);
+    await standIn.setFaults([{ status: 400, body: { type: 'validation_error', code: 'hogql_query_error', detail: 'Unknown table `events2`.', attr: null } }]);
     const error = await runQuery(e, queries.feature_usage, params).catch((x: unknown) => x);
     expect(error).toBeInstanceOf(PostHogQueryRejectedError);
-    expect((error as Error).message).toBe('PostHog query feature_usage: PostHog rejected the query (400): Unknown table events2');
+    expect((error as Error).message).toBe('PostHog query feature_usage: (src/queries/feature_usage.ts) PostHog rejected the query (400 hogql_query_error): Unknown table `events2`.');
     expect(requests()).toBe(1);
   });
 
@@ -359,7 +507,7 @@ describe('paging and concurrency', () => {
   let small: StandIn;
   beforeAll(async () => {
     // Pages of 3 rows by default and 5 at most: every report query needs several pages.
-    small = await startPostHogStandIn({ eventsPaths: [events], defaultLimit: 3, maxLimit: 5, maxConcurrent: 2, queryDelayMs: 150 });
+    small = await startPostHogStandIn({ eventsPaths: [events], defaultLimit: 3, maxLimit: 20, maxConcurrent: 2, queryDelayMs: 150 });
   }, 60_000);
   afterAll(async () => {
     await small?.close();
@@ -368,7 +516,7 @@ describe('paging and concurrency', () => {
   it('fetches every row when hasMore, and never runs more than 2 queries at once', async () => {
     const catalog = await loadCatalog(DEFAULT_CATALOG);
     const params = standardParams({ catalog, eventPrefix: 'connect.' }, { from: '2026-11-09 00:00:00.000000', to: '2026-11-23 00:00:00.000000' }, 'UTC');
-    const e = new PostHogEngine({ host: small.url, projectId: String(small.projectId), apiKey: small.apiKey, logger: silentLogger, maxAttempts: 1 });
+    const e = new PostHogEngine({ host: small.url, projectId: String(small.projectId), apiKey: small.apiKey, logger: silentLogger, maxAttempts: 1, pageRows: 20 });
     // maxAttempts 1: a concurrency 429 (a third query in flight) would fail the test.
     const all = await Promise.all(allQueries.map((q) => runQuery(e, q, params)));
     const daily = all[allQueries.findIndex((q) => q.id === 'active_users_daily')]!;
@@ -378,6 +526,31 @@ describe('paging and concurrency', () => {
     expect(log.every((r) => r.status === 200)).toBe(true);
     expect(log.length).toBeGreaterThan(allQueries.length * 2);
   });
+
+  it('a result of more than 50,000 rows comes back whole: ordered pages while a page is full, no row lost or repeated', async () => {
+    const big = await startPostHogStandIn({});
+    try {
+      const e = new PostHogEngine({ host: big.url, projectId: String(big.projectId), apiKey: big.apiKey, logger: silentLogger });
+      const N = 120_007;
+      // Without a LIMIT (100 rows + hasMore), and with a LIMIT PostHog caps at 50,000 without a word.
+      for (const [sql, expectedRows] of [
+        [`SELECT number AS n, toString(number % 997) AS s FROM numbers(${N})`, N],
+        [`SELECT number AS n FROM numbers(${N}) LIMIT 100000`, 100_000],
+      ] as const) {
+        await big.reset();
+        const r = await e.client.query({ name: 'big', sql, values: {} });
+        expect(r.results).toHaveLength(expectedRows);
+        const seen = new Set(r.results.map((row) => Number(row[0])));
+        expect(seen.size).toBe(expectedRows);
+        for (let i = 0; i < expectedRows; i += 9973) expect(seen.has(i)).toBe(true);
+        const log = await big.requests();
+        // The first answer, then pages of 50,000 until one is short.
+        expect(log).toHaveLength(1 + Math.ceil((expectedRows + 1) / 50_000));
+      }
+    } finally {
+      await big.close();
+    }
+  }, 60_000);
 });
 
 describe('seed: posthog-node to the stand-in, read back through the Query API', () => {

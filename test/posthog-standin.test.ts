@@ -152,13 +152,13 @@ ORDER BY distinct_id`;
     expect(missing.status).toBe(400);
     expect(missing.json).toEqual({
       type: 'validation_error',
-      code: 'query_error',
+      code: 'hogql_query_error',
       detail: 'Placeholder {event_name} is not available in this context. You can use the following: prefix, from',
       attr: null,
     });
   });
 
-  it('limits rows like PostHog: default limit, explicit LIMIT capped, hasMore, offset', async () => {
+  it('limits rows like PostHog: default limit with hasMore; an explicit LIMIT capped, and nothing says more rows exist', async () => {
     const noLimit = await run(main, 'SELECT number FROM numbers(12)');
     expect(noLimit.json).toMatchObject({ results: [[0], [1], [2], [3], [4]], hasMore: true, limit: 5, offset: 0 });
 
@@ -166,14 +166,18 @@ ORDER BY distinct_id`;
     expect(exact.json).toMatchObject({ hasMore: false, limit: 5 });
     expect(exact.json.results).toHaveLength(5);
 
+    // hogql_query_runner.py paginates only a query without a LIMIT: with one, no hasMore at all.
     const page = await run(main, 'SELECT number FROM numbers(12) ORDER BY number LIMIT 3 OFFSET 8');
-    expect(page.json).toMatchObject({ results: [[8], [9], [10]], hasMore: true, limit: 3, offset: 8 });
+    expect(page.json.results).toEqual([[8], [9], [10]]);
+    expect(page.json).not.toHaveProperty('hasMore');
     const lastPage = await run(main, 'SELECT number FROM numbers(12) ORDER BY number LIMIT 3 OFFSET 9;');
-    expect(lastPage.json).toMatchObject({ results: [[9], [10], [11]], hasMore: false, limit: 3, offset: 9 });
+    expect(lastPage.json.results).toEqual([[9], [10], [11]]);
+    expect(lastPage.json).not.toHaveProperty('hasMore');
 
+    // LIMIT 50 capped at the maximum (8 here, 50,000 on PostHog): 8 rows, and no word of the 92 others.
     const capped = await run(main, 'SELECT number FROM numbers(100) LIMIT 50');
-    expect(capped.json).toMatchObject({ hasMore: true, limit: 8, offset: 0 });
     expect(capped.json.results).toHaveLength(8);
+    expect(capped.json).not.toHaveProperty('hasMore');
 
     // A LIMIT inside a subquery is not the query's LIMIT.
     const inner = await run(main, 'SELECT number FROM (SELECT number FROM numbers(100) LIMIT 50)');
@@ -220,11 +224,114 @@ ORDER BY distinct_id`;
 
     const unknownColumn = await run(main, 'SELECT nope FROM events');
     expect(unknownColumn.status).toBe(400);
-    expect(unknownColumn.json).toMatchObject({ type: 'validation_error', code: 'query_error', attr: null });
-    expect(unknownColumn.json.detail).toContain('nope');
+    expect(unknownColumn.json).toEqual({ type: 'validation_error', code: 'hogql_query_error', detail: 'Unable to resolve field: nope', attr: null });
     const syntax = await run(main, 'SELEC 1');
     expect(syntax.status).toBe(400);
-    expect(syntax.json.code).toBe('query_error');
+    expect(syntax.json).toMatchObject({ type: 'validation_error', code: 'hogql_syntax_error', attr: null });
+    expect(syntax.json.detail).toMatch(/mismatched input 'SELEC'/);
+  });
+
+  it('refuses what PostHog refuses: functions outside HogQL or with the wrong arity, fields events lack, unknown modifiers', async () => {
+    const refused: Array<[string, string]> = [
+      ['SELECT uniqCombined(distinct_id) FROM events', "Unsupported function call 'uniqCombined(...)'"],
+      ['SELECT toDate(timestamp, 1) FROM events', "Function 'toDate' expects 1 argument, found 2"],
+      ['SELECT countIf(1, 2, 3) FROM events', "Aggregation 'countIf' expects at most 2 arguments, found 3"],
+      ["SELECT JSONExtractString(person_properties, 'os') FROM events", 'Unable to resolve field: person_properties'],
+      ['SELECT 1 FROM evnts', 'Unknown table `evnts`.'],
+    ];
+    for (const [query, detail] of refused) {
+      const answer = await run(main, query);
+      expect(answer.status, query).toBe(400);
+      expect(answer.json, query).toEqual({ type: 'validation_error', code: 'hogql_query_error', detail, attr: null });
+    }
+    // The same query with HogQL's field name runs.
+    expect((await run(main, "SELECT JSONExtractString(person.properties, 'os') AS os FROM events WHERE uuid = 'u-2'")).json.results).toEqual([['darwin']]);
+
+    const unknownModifier = await run(main, 'SELECT 1', {}, { modifiers: { convertToProjectTimezone: false, personOnEventsMode: 'disabled' } });
+    expect(unknownModifier.status).toBe(400);
+    expect(unknownModifier.json).toEqual({
+      type: 'validation_error',
+      code: 'invalid_input',
+      detail: 'Extra inputs are not permitted',
+      attr: 'query__modifiers__personOnEventsMode',
+    });
+    const badMode = await run(main, 'SELECT 1', {}, { modifiers: { personsOnEventsMode: 'on' } });
+    expect(badMode.status).toBe(400);
+    expect(badMode.json.attr).toBe('query__modifiers__personsOnEventsMode');
+  });
+
+  it('runs toDate over an argument PostHog cannot type as toDateOrNull: ClickHouse refuses it, with its code name', async () => {
+    const utc = { modifiers: { convertToProjectTimezone: false } };
+    // The field itself is typed: toDate.
+    const typed = await run(main, "SELECT toDate(toTimeZone(timestamp, 'UTC')) AS d FROM events WHERE uuid = 'u-1'", {}, utc);
+    expect(typed.json.results).toEqual([['2026-11-15']]);
+    // An aggregate is not: toDateOrNull(DateTime64), which ClickHouse refuses.
+    const untyped = await run(main, "SELECT toDate(toTimeZone(min(timestamp), 'UTC')) AS d FROM events", {}, utc);
+    expect(untyped.status).toBe(400);
+    expect(untyped.json).toMatchObject({ type: 'validation_error', attr: null });
+    expect(untyped.json.code).toMatch(/^[a-z_]+$/);
+    expect(untyped.json.code).not.toBe('hogql_query_error');
+    expect(untyped.json.detail).toMatch(/toDateOrNull/);
+    // A string constant: toDateOrNull('1970-01-01') is still that date.
+    const constant = await run(main, "SELECT toString(toDate('1970-01-01')) AS d");
+    expect(constant.json.results).toEqual([['1970-01-01']]);
+  });
+
+  it("person.properties as the team's persons-on-events mode says, unless the request pins it", async () => {
+    // Person p sets os=darwin on its first event, then os=linux on a later one.
+    const send = await call(`${main.url}/batch/`, {
+      method: 'POST',
+      body: JSON.stringify({
+        api_key: main.projectApiKey,
+        batch: [
+          { event: 'connect.login', distinct_id: 'poe-p', uuid: 'poe-1', properties: { $set: { os: 'darwin' } }, timestamp: '2026-10-01T09:00:00.000Z' },
+          { event: 'connect.login', distinct_id: 'poe-p', uuid: 'poe-2', properties: { $set: { os: 'linux' } }, timestamp: '2026-10-01T10:00:00.000Z' },
+        ],
+      }),
+    });
+    expect(send.status).toBe(200);
+    const q = "SELECT JSONExtractString(person.properties, 'os') AS os FROM events WHERE uuid = 'poe-1'";
+    const onEvents = await run(main, q, {}, { modifiers: { personsOnEventsMode: 'person_id_no_override_properties_on_events' } });
+    const joined = await run(main, q, {}, { modifiers: { personsOnEventsMode: 'person_id_override_properties_joined' } });
+    expect(onEvents.json.results).toEqual([['darwin']]); // as it was when poe-1 was ingested
+    expect(joined.json.results).toEqual([['linux']]); // the person's properties now
+    // The answer says which mode ran; unpinned, the team's (this stand-in: properties on events).
+    expect(joined.json.modifiers.personsOnEventsMode).toBe('person_id_override_properties_joined');
+    const unpinned = await run(main, q);
+    expect(unpinned.json.modifiers.personsOnEventsMode).toBe('person_id_override_properties_on_events');
+    expect(unpinned.json.results).toEqual([['darwin']]);
+  });
+
+  it('HogQLMetadata: checks a query without running it', async () => {
+    const meta = (query: string) => post(main, { query: { kind: 'HogQLMetadata', language: 'hogQL', query } });
+    const ok = await meta("SELECT count() FROM events WHERE timestamp >= toDateTime64('2026-11-16 00:00:00', 6, 'UTC')");
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ isValid: true, errors: [], warnings: [], notices: [] });
+    const bad = await meta('SELECT uniqCombined(distinct_id) FROM events');
+    expect(bad.status).toBe(200);
+    expect(bad.json.isValid).toBe(false);
+    expect(bad.json.errors).toEqual([{ message: "Unsupported function call 'uniqCombined(...)'", start: 7, end: 32, fix: null }]);
+    const withPlaceholder = await meta('SELECT {x}');
+    expect(withPlaceholder.json.isValid).toBe(false);
+    // Nothing ran: no query was counted as running or executed (no ClickHouse text in the answer).
+    expect(ok.json).not.toHaveProperty('results');
+    expect((await main.requests()).map((r) => r.kind)).toEqual(['HogQLMetadata', 'HogQLMetadata', 'HogQLMetadata']);
+  });
+
+  it('GET /api/users/@me/ needs the user:read scope (a query:read key is refused, not unknown)', async () => {
+    const get = (s: StandIn, key = s.apiKey) => call(`${s.url}/api/users/@me/`, { headers: { Authorization: `Bearer ${key}` } });
+    const refused = await get(main);
+    expect(refused.status).toBe(403);
+    expect(refused.json).toEqual({ type: 'authentication_error', code: 'permission_denied', detail: "API key missing required scope 'user:read'", attr: null });
+    expect((await get(main, 'phx_wrong')).status).toBe(401);
+    const both = await startPostHogStandIn({ scopes: ['query:read', 'user:read'] });
+    try {
+      const me = await get(both);
+      expect(me.status).toBe(200);
+      expect(me.json.team).toMatchObject({ id: both.projectId, timezone: 'UTC' });
+    } finally {
+      await both.close();
+    }
   });
 
   it('injects statuses with their PostHog bodies, and only for matching requests', async () => {
@@ -261,11 +368,35 @@ ORDER BY distinct_id`;
     expect((await run(main, 'SELECT 1', {}, { name: 'buckets' })).status).toBe(513);
     expect((await run(main, 'SELECT 1', {}, { name: 'other' })).status).toBe(200);
 
-    await main.setFaults([{ status: 429, headers: { 'Retry-After': '7' } }, { status: 418, body: '<html>teapot</html>' }]);
+    await main.setFaults([
+      { preset: 'throttled', waitSeconds: 7 },
+      { preset: 'too-many-bytes' },
+      { preset: 'cluster-memory' },
+      { preset: 'database-unavailable' },
+      { kind: 'slow', runMs: 12_000 },
+      { kind: 'slow', runMs: 9_000 },
+      { status: 418, body: '<html>teapot</html>' },
+    ]);
     const injected = await run(main, 'SELECT 1');
     expect(injected.status).toBe(429);
-    expect(injected.headers.get('retry-after')).toBe('7');
-    expect(injected.json.detail).toBe('Request was throttled. Expected available in 7 seconds.');
+    // The wait is only in the detail: no Retry-After header (posthog/exceptions.py).
+    expect(injected.headers.get('retry-after')).toBeNull();
+    expect(injected.json).toEqual({ type: 'throttled_error', code: 'throttled', detail: 'Request was throttled. Expected available in 7 seconds.', attr: null });
+    const bytes = await run(main, 'SELECT 1');
+    expect(bytes.status).toBe(400);
+    expect(bytes.json).toMatchObject({ type: 'validation_error', code: 'too_many_bytes' });
+    const cluster = await run(main, 'SELECT 1');
+    expect(cluster.status).toBe(513);
+    expect(cluster.json).toMatchObject({ code: 'clickhouse_memory_limit_exceeded', detail: expect.stringMatching(/under heavy load/) });
+    const database = await run(main, 'SELECT 1');
+    expect(database.status).toBe(503);
+    expect(database.headers.get('retry-after')).toBe('1');
+    expect(database.json.code).toBe('database_unavailable');
+    // max_execution_time is 10 s for a personal API key: 12 s is a 504, 9 s is fine.
+    const slow = await run(main, 'SELECT 1');
+    expect(slow.status).toBe(504);
+    expect(slow.json.detail).toMatch(/max execution time/);
+    expect((await run(main, 'SELECT 1')).status).toBe(200);
     const html = await fetch(`${main.url}/api/projects/${main.projectId}/query/`, {
       method: 'POST',
       headers: auth(main),
@@ -290,7 +421,7 @@ ORDER BY distinct_id`;
     expect((await main.requests()).map((r) => r.status)).toEqual([0, 0, 200]);
   });
 
-  it('throttles beyond the rate with Retry-After, and refuses a query beyond maxConcurrent without it', async () => {
+  it('throttles beyond the rate with the wait only in the detail, and refuses a query beyond maxConcurrent with no hint', async () => {
     await limits.reset();
     const [first, second] = await Promise.all([run(limits, 'SELECT 1'), run(limits, 'SELECT 2')]);
     const statuses = [first.status, second.status].sort();
@@ -308,15 +439,16 @@ ORDER BY distinct_id`;
     for (let i = 0; i < 3; i++) expect((await run(limits, 'SELECT 1')).status).toBe(200);
     const throttled = await run(limits, 'SELECT 1');
     expect(throttled.status).toBe(429);
-    const retryAfter = Number(throttled.headers.get('retry-after'));
-    expect(retryAfter).toBeGreaterThanOrEqual(59);
-    expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(throttled.json).toEqual({
-      type: 'throttled_error',
-      code: 'throttled',
-      detail: `Request was throttled. Expected available in ${retryAfter} seconds.`,
-      attr: null,
-    });
+    expect(throttled.headers.get('retry-after')).toBeNull();
+    const wait = Number(/Expected available in (\d+) seconds\./.exec(throttled.json.detail)?.[1]);
+    expect(wait).toBeGreaterThanOrEqual(59);
+    expect(wait).toBeLessThanOrEqual(60);
+    expect(throttled.json).toEqual({ type: 'throttled_error', code: 'throttled', detail: `Request was throttled. Expected available in ${wait} seconds.`, attr: null });
+    // The window is real on the stand-in's clock: just before it ends, still throttled; at its end, served.
+    await limits.advanceClock((wait - 2) * 1000);
+    expect((await run(limits, 'SELECT 1')).status).toBe(429);
+    await limits.advanceClock(2000);
+    expect((await run(limits, 'SELECT 1')).status).toBe(200);
     // reset() clears the counters.
     await limits.reset();
     expect((await run(limits, 'SELECT 1')).status).toBe(200);
@@ -348,7 +480,10 @@ ORDER BY distinct_id`;
     } while (last.status !== 200 && polls.length < 10);
     expect(polls).toEqual([503, 202, 202, 200]);
     expect(last.json.query_status.results.results).toEqual([[42]]);
-    expect((await call(pollUrl(main, id), { method: 'DELETE', headers: auth(main) })).status).toBe(204);
+    // DELETE answers 200 with what cancel_query did.
+    const cancelled = await call(pollUrl(main, id), { method: 'DELETE', headers: auth(main) });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json).toEqual({ message: 'Query already complete' });
     expect((await call(pollUrl(main, id), { headers: auth(main) })).status).toBe(404);
     expect((await call(pollUrl(main, 'no-such-query'), { headers: auth(main) })).status).toBe(404);
 
@@ -458,6 +593,7 @@ ORDER BY distinct_id`;
         values: { x: 1 },
         refresh: 'blocking',
         modifiers: { convertToProjectTimezone: false },
+        kind: 'HogQLQuery',
         authorized: true,
         at: expect.any(Number),
       },

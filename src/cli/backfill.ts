@@ -113,6 +113,8 @@ export async function backfillCommand(opts: BackfillOptions, io: CliIo & { sleep
         sinks: sinkSettings,
         io: { stdout: () => {}, clock: io.clock, fetch: io.fetch },
         logger: progress.logger(logger),
+        // Backfill runs unattended for hours: a throttle, however long, is waited out.
+        throttle: { maxWaitMs: Number.POSITIVE_INFINITY, ...(io.sleep ? { sleep: io.sleep } : {}) },
       });
       requests += result.requests;
       produced++;

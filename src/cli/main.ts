@@ -134,6 +134,13 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .option('--seed <n>', 'random seed', '42'),
   ).action((opts: GlobalOptions & { out: string; installations: string; seed: string }) => run(async (logger) => (await import('./demo.ts')).demoCommand(opts, io, logger), opts.verbose));
 
+  const posthog = program.command('posthog').description('PostHog as the events source').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  common(
+    posthog
+      .command('check')
+      .description('check the PostHog settings for the weekly report: host, key and its query:read scope, project, timezone, persons-on-events mode, every query (nothing is run)'),
+  ).action((opts: GlobalOptions) => run(async () => (await import('./posthog.ts')).posthogCheckCommand(opts, io), opts.verbose));
+
   common(
     program
       .command('seed')

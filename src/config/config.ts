@@ -134,6 +134,8 @@ const FileSchema = z
         apiKey: z.string().optional(),
         /** Query requests per hour that backfill stays under. Default 120 (the legacy query endpoints' limit). */
         requestsPerHour: z.number().positive().optional(),
+        /** A throttle PostHog says lasts longer than this stops the run instead of waiting. Default 10 (backfill always waits). */
+        maxThrottleWaitMinutes: z.number().nonnegative().optional(),
       })
       .strict()
       .optional(),
@@ -169,6 +171,8 @@ export interface AppConfig {
   log: { format: 'json' | 'pretty' | undefined };
   /** Requests per hour backfill stays under (posthog.requestsPerHour). */
   posthogRequestsPerHour: number;
+  /** Longest throttle wait a report sits out (posthog.maxThrottleWaitMinutes), ms. */
+  posthogMaxThrottleWaitMs: number;
 }
 
 export interface SchedulerSettings {
@@ -288,6 +292,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
     http: { port: envNumber(env, 'CONNECT_METRICS_HTTP_PORT', { integer: true, max: 65535 }) ?? file.http?.port ?? DEFAULT_HTTP_PORT },
     log: { format: envChoice(env, 'CONNECT_METRICS_LOG_FORMAT', ['json', 'pretty'] as const) ?? file.log?.format },
     posthogRequestsPerHour: envNumber(env, 'POSTHOG_REQUESTS_PER_HOUR') ?? file.posthog?.requestsPerHour ?? 120,
+    posthogMaxThrottleWaitMs: (envNumber(env, 'POSTHOG_MAX_THROTTLE_WAIT_MINUTES') ?? file.posthog?.maxThrottleWaitMinutes ?? 10) * 60_000,
     downloads: {
       hosts: file.downloads?.hosts ?? [],
       updateUserAgents: file.downloads?.updateUserAgents ?? ['electron-builder'],

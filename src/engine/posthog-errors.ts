@@ -13,9 +13,10 @@ export class PostHogError extends ConnectMetricsError {
   constructor(
     queryName: string,
     message: string,
-    options: { status?: number; code?: string; detail?: string; hint?: string; cause?: unknown } = {},
+    options: { status?: number; code?: string; detail?: string; hint?: string; cause?: unknown; bare?: boolean } = {},
   ) {
-    super(`PostHog query ${queryName}: ${message}`, options);
+    // `bare`: a message that concerns the whole run, not one query (the key's query budget).
+    super(options.bare ? message : `PostHog query ${queryName}: ${message}`, options);
     this.status = options.status;
     this.code = options.code;
     this.detail = options.detail;
@@ -29,7 +30,12 @@ export class PostHogAuthError extends PostHogError {}
 export class PostHogQuotaError extends PostHogError {}
 /** 400: PostHog could not run the query (HogQL error). Not retried. */
 export class PostHogQueryRejectedError extends PostHogError {}
-/** 504/512/513: the query was too heavy for PostHog; the engine splits it and tries the parts. */
+/**
+ * 504/512, a 513 about the query, 400 too_many_bytes: the query was too heavy for PostHog; the
+ * engine splits it and tries the parts.
+ */
 export class PostHogTooHeavyError extends PostHogError {}
 /** 429/5xx/network failures that persisted through every retry, or a poll that passed its deadline. */
 export class PostHogUnavailableError extends PostHogError {}
+/** 429 whose stated wait is longer than the run is willing to wait: the key's query budget is used up. */
+export class PostHogThrottledError extends PostHogError {}

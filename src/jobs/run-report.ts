@@ -29,6 +29,8 @@ export interface ReportRunInput {
   force?: boolean | undefined;
   io: { stdout: (t: string) => void; clock: { now(): Date }; fetch?: typeof fetch | undefined };
   logger: Logger;
+  /** PostHog throttles: how long to sit one out (default posthog.maxThrottleWaitMinutes), and the sleep. */
+  throttle?: { maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } | undefined;
 }
 
 export interface ReportRunResult {
@@ -45,7 +47,7 @@ export async function runWeeklyReport(input: ReportRunInput): Promise<ReportRunR
     throw new UsageError('--engine counts downloads on a ClickHouse server: it needs --downloads s3://bucket/prefix');
   }
   const started = Date.now();
-  const source = await openSource({ config, source: input.source, events: input.events, logger, now: () => io.clock.now(), fetch: io.fetch });
+  const source = await openSource({ config, source: input.source, events: input.events, logger, now: () => io.clock.now(), fetch: io.fetch, throttle: input.throttle });
   try {
     const report = await computeWeeklyReport(
       { engine: source.engine, catalog, eventPrefix: config.eventPrefix, logger },

@@ -16,7 +16,7 @@ export default defineQuery({
   sql: `
 SELECT
     event,
-    toString(toDate(toTimeZone(min(timestamp), {timezone}))) AS first_seen,
+    toString(min(toDate(toTimeZone(timestamp, {timezone})))) AS first_seen,
     count(DISTINCT distinct_id) AS users
 FROM events
 WHERE startsWith(event, {prefix})

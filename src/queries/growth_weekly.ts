@@ -78,8 +78,8 @@ FROM (
                     first_os_raw = 'linux', 'linux',
                     first_os_raw = '', 'unknown',
                     'other') AS first_os,
-            toMonday(toDate(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone}))) AS from_week,
-            toMonday(toDate(toTimeZone(toDateTime64({to}, 6, 'UTC'), {timezone}))) AS to_week,
+            toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})) AS from_week,
+            toMonday(toTimeZone(toDateTime64({to}, 6, 'UTC'), {timezone})) AS to_week,
             arrayJoin(arrayConcat(
                 arrayFilter(x -> first_week < from_week, [toDate('1970-01-01')]),
                 arrayFilter(w -> w >= from_week AND w < to_week,

@@ -71,7 +71,7 @@ FROM (
             event_version AS version,
             if(min(timestamp) < toDateTime64({from}, 6, 'UTC'),
                toDate('1970-01-01'),
-               toDate(toTimeZone(min(timestamp), {timezone}))) AS first_day
+               min(toDate(toTimeZone(timestamp, {timezone})))) AS first_day
         FROM (
             SELECT distinct_id, timestamp, ${EVENT_VERSION} AS event_version
             FROM events

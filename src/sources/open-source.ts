@@ -44,6 +44,8 @@ export async function openSource(args: {
   logger: Logger;
   now: () => Date;
   fetch?: typeof fetch | undefined;
+  /** How PostHog throttles are sat out: backfill waits them all (Infinity); tests inject the sleep. */
+  throttle?: { maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } | undefined;
 }): Promise<OpenedSource> {
   const { config, logger } = args;
   const name = chooseSource(config, args.source, args.events);
@@ -71,6 +73,9 @@ export async function openSource(args: {
     ...settings,
     logger,
     ...(args.fetch ? { fetch: args.fetch } : {}),
+    maxThrottleWaitMs: args.throttle?.maxWaitMs ?? config.posthogMaxThrottleWaitMs,
+    ...(args.throttle?.sleep ? { sleep: args.throttle.sleep } : {}),
+    now: () => args.now().getTime(),
     onRequest: () => {
       requests++;
     },

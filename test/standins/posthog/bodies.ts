@@ -19,10 +19,23 @@ export const bodies = {
   methodNotAllowed: (method: string) => body('invalid_request', 'method_not_allowed', `Method "${method}" not allowed.`),
   parseError: (detail: string) => body('invalid_request', 'parse_error', `JSON parse error - ${detail}`),
   invalidInput: (detail: string, attr: string | null) => body('validation_error', 'invalid_input', detail, attr),
-  queryError: (detail: string) => body('validation_error', 'query_error', detail),
+  /**
+   * A HogQL or ClickHouse error: posthog/api/query.py raises ValidationError(str(e), e.code_name), so
+   * the code is hogql_syntax_error / hogql_query_error (posthog/hogql/errors.py) or ClickHouse's
+   * own code name in lower case (posthog/errors.py), e.g. illegal_type_of_argument.
+   */
+  queryError: (detail: string, code = 'hogql_query_error') => body('validation_error', code, detail),
+  /** DRF's throttle message; PostHog's exception handler sends no Retry-After with it (posthog/exceptions.py). */
   throttled: (seconds: number) =>
     body('throttled_error', 'throttled', `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.`),
   concurrency: () => body('throttled_error', 'throttled', 'Too many concurrent queries, please try again later.'),
+  /** ClickHouseBytesLimitExceeded: a 400 whose detail is ClickHouse's message. */
+  tooManyBytes: () => body('validation_error', 'too_many_bytes', 'Limit for bytes to read exceeded: 1.10 TB, maximum: 1.00 TB'),
+  /** ClickHouseClusterMemoryLimitExceeded: the same 513 and code as a query out of memory, another detail. */
+  clusterMemory: () =>
+    body('server_error', 'clickhouse_memory_limit_exceeded', "We're under heavy load right now and couldn't finish this query. Please try again in a few minutes."),
+  /** DatabaseUnavailable: 503 with Retry-After: 1. */
+  databaseUnavailable: () => body('server_error', 'database_unavailable', "We couldn't reach the database just now. Please try again in a moment."),
   quota: () =>
     body(
       'server_error',
@@ -58,7 +71,7 @@ export const bodies = {
 };
 
 /** The body PostHog sends with a status, for an injected fault. */
-export function defaultBodyFor(status: number, headers: Record<string, string> = {}): ErrorBody {
+export function defaultBodyFor(status: number): ErrorBody {
   switch (status) {
     case 400:
       return bodies.queryError('Query error.');
@@ -72,10 +85,8 @@ export function defaultBodyFor(status: number, headers: Record<string, string> =
       return bodies.notFound();
     case 413:
       return bodies.payloadTooLarge();
-    case 429: {
-      const retry = Object.entries(headers).find(([k]) => k.toLowerCase() === 'retry-after')?.[1];
-      return retry !== undefined ? bodies.throttled(Number(retry)) : bodies.concurrency();
-    }
+    case 429:
+      return bodies.concurrency();
     case 503:
       return bodies.atCapacity();
     case 504:

@@ -5,7 +5,7 @@
  * runs the query text as ClickHouse SQL, which is what the project's queries are written in.
  */
 
-/** A query PostHog would reject with 400 `query_error`. */
+/** A query PostHog would reject with 400 `hogql_query_error`. */
 export class HogQLError extends Error {}
 
 type Piece = { kind: 'code' | 'string' | 'quoted' | 'comment'; text: string };
@@ -144,7 +144,7 @@ export function isSelect(sql: string): boolean {
 }
 
 export interface LimitPlan {
-  /** The SQL that runs: the query with its trailing LIMIT replaced by `LIMIT limit+1 [OFFSET offset]`. */
+  /** The SQL that runs: the query with its trailing LIMIT capped, or `LIMIT default+1` added when it had none. */
   sql: string;
   /** Rows returned at most. */
   limit: number;
@@ -155,8 +155,9 @@ export interface LimitPlan {
 
 /**
  * PostHog's row limit: a query without a top-level trailing `LIMIT n [OFFSET m]` (or `LIMIT m, n`)
- * returns at most `defaultLimit` rows; an explicit LIMIT is capped at `maxLimit`. One more row is
- * fetched than returned, so that `hasMore` is honest.
+ * returns at most `defaultLimit` rows, and one more is fetched so that `hasMore` is honest; an
+ * explicit LIMIT is capped at `maxLimit` (MAX_SELECT_RETURNED_ROWS) and nothing says whether rows
+ * were left out (posthog/hogql_queries/hogql_query_runner.py, posthog/hogql/constants.py).
  */
 export function planLimit(sql: string, defaultLimit: number, maxLimit: number): LimitPlan {
   const toks = tokens(sql);
@@ -200,7 +201,8 @@ export function planLimit(sql: string, defaultLimit: number, maxLimit: number): 
     }
   }
   const head = sql.slice(0, end).replace(/\s+$/, '');
-  const limitClause = `LIMIT ${limit + 1}${offset ? ` OFFSET ${offset}` : ''}`;
+  // Without a LIMIT, one row more than returned tells whether more follow; an explicit one is only capped.
+  const limitClause = `LIMIT ${explicit ? limit : limit + 1}${offset ? ` OFFSET ${offset}` : ''}`;
   return { sql: `${head}\n${limitClause}${tail ? `\n${tail.trim()}` : ''}`, limit, offset, explicit };
 }
 

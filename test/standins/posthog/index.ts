@@ -40,6 +40,10 @@ export interface StandInOptions {
   maxConcurrent?: number;
   /** Artificial execution time per query, default 0. */
   queryDelayMs?: number;
+  /** max_execution_time of a personal-API-key query, default 10 000 (HogQLGlobalSettings); a `slow` fault beyond it is a 504. */
+  maxExecutionMs?: number;
+  /** The team's persons-on-events mode, default person_id_override_properties_on_events (PostHog Cloud's). */
+  personsOnEventsMode?: string;
 }
 
 export interface StandIn {
@@ -51,8 +55,10 @@ export interface StandIn {
   setFaults(rules: FaultRule[]): Promise<void>;
   /** Every request received, in order of arrival (admin calls excluded; never the key itself). */
   requests(): Promise<LoggedRequest[]>;
-  /** Clears faults, the request log and rate counters (not data). */
+  /** Clears faults, the request log and rate counters (not data, not the clock). */
   reset(): Promise<void>;
+  /** Moves the stand-in's clock forward (throttle windows pass without waiting); what a test's injected sleep calls. */
+  advanceClock(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,6 +82,8 @@ export async function startPostHogStandIn(opts: StandInOptions = {}): Promise<St
     ratePerHour: opts.ratePerHour ?? 2400,
     maxConcurrent: opts.maxConcurrent ?? 3,
     queryDelayMs: opts.queryDelayMs ?? 0,
+    maxExecutionMs: opts.maxExecutionMs ?? 10_000,
+    personsOnEventsMode: opts.personsOnEventsMode ?? 'person_id_override_properties_on_events',
   };
   let server: ChildServer;
   try {
@@ -111,6 +119,9 @@ export async function startPostHogStandIn(opts: StandInOptions = {}): Promise<St
     },
     async reset() {
       await adminCall('POST', 'reset');
+    },
+    async advanceClock(ms) {
+      await adminCall('POST', 'clock', { advanceMs: ms });
     },
     close() {
       closed ??= (async () => {

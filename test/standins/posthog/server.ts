@@ -31,15 +31,32 @@ import {
   renderDateTime,
 } from './hogql.ts';
 import type { FaultRule, LoggedRequest, StandInConfig } from './types.ts';
+import { checkHogQL, hogqlParser, printToDates } from './hogql-check.ts';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as StandInConfig;
 const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
 
 /** The one table every view reads; /batch/ appends to it. */
 const BASE = 'standin.events_base';
-/** `events` with `timestamp` in the project's timezone, and in UTC (modifiers.convertToProjectTimezone: false). */
-const PROJECT_DB = 'hogql_project';
-const UTC_DB = 'hogql_utc';
+/**
+ * `events` with `timestamp` in the project's timezone, or in UTC (modifiers.convertToProjectTimezone:
+ * false); and with `person.properties` as stored on each event (persons on events), or the person's
+ * latest properties joined in (personsOnEventsMode disabled / person_id_override_properties_joined).
+ */
+const DATABASES = {
+  project: { onEvents: 'hogql_project', joined: 'hogql_project_joined' },
+  utc: { onEvents: 'hogql_utc', joined: 'hogql_utc_joined' },
+} as const;
+/** HogQLQueryModifiers' PersonsOnEventsMode (posthog/schema.py). */
+const POE_MODES = ['disabled', 'person_id_no_override_properties_on_events', 'person_id_override_properties_on_events', 'person_id_override_properties_joined'];
+const JOINED_MODES = new Set(['disabled', 'person_id_override_properties_joined']);
+/** HogQLQueryModifiers' fields (posthog/schema.py; the model has extra="forbid": anything else is refused). */
+const MODIFIERS = new Set([
+  'bounceRateDurationSeconds', 'bounceRatePageViewMode', 'convertToProjectTimezone', 'customChannelTypeRules', 'dataWarehouseEventsModifiers',
+  'debug', 'formatCsvAllowDoubleQuotes', 'inCohortVia', 'materializationMode', 'optimizeJoinedFilters', 'personsArgMaxVersion', 'personsJoinMode',
+  'personsOnEventsMode', 'propertyGroupsMode', 's3TableUseInvalidColumns', 'sessionTableVersion', 'sessionsV2JoinMode', 'timings',
+  'useMaterializedViews', 'usePreaggregatedTableTransforms', 'usePresortedEventsTable', 'useWebAnalyticsPreAggregatedTables',
+]);
 
 const COLUMNS = EVENTS_COLUMNS;
 const INSERT_STRUCTURE = COLUMNS.replace('LowCardinality(String)', 'String').replace(/\s+/g, ' ');
@@ -80,16 +97,25 @@ async function prepare(): Promise<void> {
     await engine.exec(`DROP DATABASE IF EXISTS ${selected}`);
     await engine.exec('DROP DATABASE IF EXISTS store');
   }
-  for (const [db, zone] of [
-    [PROJECT_DB, config.projectTimezone],
-    [UTC_DB, 'UTC'],
+  for (const [dbs, zone] of [
+    [DATABASES.project, config.projectTimezone],
+    [DATABASES.utc, 'UTC'],
   ] as const) {
     const tz = quoteString(zone);
-    await engine.exec(`CREATE DATABASE IF NOT EXISTS ${db}`);
-    await engine.exec(`CREATE OR REPLACE VIEW ${db}.events AS
+    await engine.exec(`CREATE DATABASE IF NOT EXISTS ${dbs.onEvents}`);
+    await engine.exec(`CREATE OR REPLACE VIEW ${dbs.onEvents}.events AS
       SELECT uuid, event, distinct_id, person_id, properties, \`person.properties\`,
              toTimeZone(timestamp, ${tz}) AS timestamp, toTimeZone(created_at, ${tz}) AS created_at, elements_chain
       FROM ${BASE}`);
+    // The person's current properties: those stored on its latest ingested event.
+    await engine.exec(`CREATE DATABASE IF NOT EXISTS ${dbs.joined}`);
+    await engine.exec(`CREATE OR REPLACE VIEW ${dbs.joined}.events AS
+      SELECT e.uuid AS uuid, e.event AS event, e.distinct_id AS distinct_id, e.person_id AS person_id, e.properties AS properties,
+             p.props AS \`person.properties\`,
+             toTimeZone(e.timestamp, ${tz}) AS timestamp, toTimeZone(e.created_at, ${tz}) AS created_at, e.elements_chain AS elements_chain
+      FROM ${BASE} AS e
+      LEFT JOIN (SELECT distinct_id, argMax(\`person.properties\`, tuple(ifNull(created_at, timestamp), timestamp)) AS props
+                 FROM ${BASE} GROUP BY distinct_id) AS p ON e.distinct_id = p.distinct_id`);
   }
   // Numbers stay JSON numbers; DateTime values come out as UTC ISO text and are rendered per column below.
   await engine.exec('SET output_format_json_quote_64bit_integers = 0');
@@ -101,6 +127,9 @@ async function prepare(): Promise<void> {
 // State
 
 const log: LoggedRequest[] = [];
+/** The stand-in's clock: real time plus what tests moved it forward (POST /_standin/clock), so a throttle window passes without waiting. */
+let clockOffsetMs = 0;
+const now = () => Date.now() + clockOffsetMs;
 let faults: Array<{ rule: FaultRule; remaining: number }> = [];
 const hits = new Map<string, number[]>();
 let running = 0;
@@ -179,7 +208,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const raw = await readBody(req);
   if (path.startsWith('/_standin/')) return admin(method, path, raw, res);
 
-  const entry: LoggedRequest = { method, path, status: 0, authorized: false, at: Date.now() };
+  const entry: LoggedRequest = { method, path, status: 0, authorized: false, at: now() };
   log.push(entry);
   const send: Send = (status, body, headers = {}) => {
     entry.status = status;
@@ -188,6 +217,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const fault = (rule: FaultRule): boolean => applyFault(rule, req, res, send);
 
   let m: RegExpExecArray | null;
+  if (/^\/api\/users\/@me\/?$/.test(path)) {
+    if (method !== 'GET') return send(405, bodies.methodNotAllowed(method));
+    return me(req, entry, send);
+  }
   if ((m = /^\/api\/(?:projects|environments)\/([^/]+)\/query\/?$/.exec(path))) {
     if (method !== 'POST') return send(405, bodies.methodNotAllowed(method));
     if (!authorize(req, m[1]!, entry, send)) return;
@@ -205,11 +238,17 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   return send(404, bodies.notFound());
 }
 
-/** Personal API key (Bearer), then the project, then the key's scope: PostHog's order. */
-function authorize(req: IncomingMessage, project: string, entry: LoggedRequest, send: Send): boolean {
+/**
+ * Personal API key (Bearer), then the project, then the key's scope: PostHog's order (DRF
+ * authenticates first; APIScopePermission in posthog/permissions.py checks the team, then the
+ * scopes, where `x:write` also grants `x:read` and `*` grants everything). The query endpoint's
+ * scope object is `query` (QueryViewSet in posthog/api/query.py): every action needs `query:read`.
+ */
+function authenticate(req: IncomingMessage, entry: LoggedRequest, send: Send): boolean {
   const header = req.headers.authorization;
   const m = header ? /^Bearer\s+(\S.*)$/.exec(header) : null;
-  const challenge = { 'WWW-Authenticate': 'Bearer' };
+  // posthog/exceptions.py exception_handler: a 401 advertises the OAuth resource metadata.
+  const challenge = { 'WWW-Authenticate': `Bearer resource_metadata="http://${req.headers.host ?? '127.0.0.1'}/.well-known/oauth-protected-resource"` };
   if (!m) {
     send(401, bodies.notAuthenticated(), challenge);
     return false;
@@ -219,15 +258,38 @@ function authorize(req: IncomingMessage, project: string, entry: LoggedRequest, 
     return false;
   }
   entry.authorized = true;
+  return true;
+}
+
+function hasScope(scope: string): boolean {
+  return config.scopes.includes('*') || config.scopes.includes(scope) || (scope.endsWith(':read') && config.scopes.includes(scope.replace(':read', ':write')));
+}
+
+function authorize(req: IncomingMessage, project: string, entry: LoggedRequest, send: Send): boolean {
+  if (!authenticate(req, entry, send)) return false;
   if (project !== String(config.projectId) && project !== '@current') {
     send(404, bodies.notFound());
     return false;
   }
-  if (!config.scopes.includes('query:read') && !config.scopes.includes('*')) {
+  if (!hasScope('query:read')) {
     send(403, bodies.missingScope('query:read'));
     return false;
   }
   return true;
+}
+
+/** GET /api/users/@me/: scope object `user` (exempt from project scoping), so it needs `user:read`. */
+function me(req: IncomingMessage, entry: LoggedRequest, send: Send): void {
+  if (!authenticate(req, entry, send)) return;
+  if (!hasScope('user:read')) return send(403, bodies.missingScope('user:read'));
+  send(200, {
+    uuid: '01900000-0000-7000-8000-00000000beef',
+    distinct_id: 'standin-user',
+    first_name: 'Stand-in',
+    email: 'standin@example.com',
+    team: { id: config.projectId, name: 'Stand-in project', timezone: config.projectTimezone },
+    organization: { id: '01900000-0000-7000-8000-00000000cafe', name: 'Stand-in organization' },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,18 +327,39 @@ function applyFault(rule: FaultRule, req: IncomingMessage, res: ServerResponse, 
     res.on('close', () => hung.delete(res));
     return true;
   }
+  if (rule.kind === undefined && rule.preset !== undefined) {
+    const answer = presetAnswer(rule);
+    send(answer.status, rule.body !== undefined ? rule.body : answer.body, { ...answer.headers, ...(rule.headers ?? {}) });
+    return true;
+  }
   if (rule.kind === undefined && rule.status !== undefined) {
     const headers = rule.headers ?? {};
-    send(rule.status, rule.body !== undefined ? rule.body : defaultBodyFor(rule.status, headers), headers);
+    send(rule.status, rule.body !== undefined ? rule.body : defaultBodyFor(rule.status), headers);
     return true;
   }
   return false;
+}
+
+function presetAnswer(rule: FaultRule): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  switch (rule.preset) {
+    case 'throttled':
+      return { status: 429, body: bodies.throttled(rule.waitSeconds ?? 60), headers: {} };
+    case 'too-many-bytes':
+      return { status: 400, body: bodies.tooManyBytes(), headers: {} };
+    case 'cluster-memory':
+      return { status: 513, body: bodies.clusterMemory(), headers: {} };
+    case 'database-unavailable':
+      return { status: 503, body: bodies.databaseUnavailable(), headers: { 'Retry-After': '1' } };
+    default:
+      return { status: 500, body: bodies.serverError(), headers: {} };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Query API
 
 interface ParsedQuery {
+  kind: 'HogQLQuery' | 'HogQLMetadata';
   hogql: string;
   values: Record<string, unknown>;
   modifiers: Record<string, unknown>;
@@ -289,9 +372,10 @@ interface QueryResults {
   results: unknown[][];
   columns: string[];
   types: Array<[string, string]>;
-  hasMore: boolean;
-  limit: number;
-  offset: number;
+  /** Only for a query without its own LIMIT (PostHog's paginator); absent otherwise. */
+  hasMore?: boolean;
+  limit?: number;
+  offset?: number;
   hogql: string;
   clickhouse: string;
   timings: unknown[];
@@ -327,8 +411,13 @@ function parseQueryBody(raw: Buffer): ParsedQuery {
   if (!isObject(body)) throw invalid('Expected a JSON object.', null);
   const query = body.query;
   if (!isObject(query)) throw invalid('Field required', 'query');
-  if (query.kind !== 'HogQLQuery') {
-    throw invalid(`The PostHog stand-in runs only HogQLQuery, not ${JSON.stringify(query.kind)}`, 'query__kind');
+  if (query.kind !== 'HogQLQuery' && query.kind !== 'HogQLMetadata') {
+    throw invalid(`The PostHog stand-in runs only HogQLQuery and HogQLMetadata, not ${JSON.stringify(query.kind)}`, 'query__kind');
+  }
+  // HogQLMetadata: newer PostHog sends `query` (with `language`), older `select`.
+  if (query.kind === 'HogQLMetadata' && typeof query.query !== 'string' && typeof query.select === 'string') query.query = query.select;
+  if (query.kind === 'HogQLMetadata' && query.language !== undefined && query.language !== 'hogQL') {
+    throw invalid(`The PostHog stand-in checks only language 'hogQL', not ${JSON.stringify(query.language)}`, 'query__language');
   }
   if (typeof query.query !== 'string') throw invalid('Input should be a valid string', 'query__query');
   if (query.values !== undefined && query.values !== null && !isObject(query.values)) {
@@ -346,7 +435,17 @@ function parseQueryBody(raw: Buffer): ParsedQuery {
   if (body.client_query_id !== undefined && body.client_query_id !== null && typeof body.client_query_id !== 'string') {
     throw invalid('Input should be a valid string', 'client_query_id');
   }
+  for (const [key, value] of Object.entries((query.modifiers as Record<string, unknown> | null | undefined) ?? {})) {
+    if (!MODIFIERS.has(key)) throw invalid('Extra inputs are not permitted', `query__modifiers__${key}`);
+    if (key === 'personsOnEventsMode' && value !== null && !POE_MODES.includes(String(value))) {
+      throw invalid(`Input should be ${POE_MODES.map((m) => `'${m}'`).join(', ')}`, 'query__modifiers__personsOnEventsMode');
+    }
+    if (key === 'convertToProjectTimezone' && value !== null && typeof value !== 'boolean') {
+      throw invalid('Input should be a valid boolean', 'query__modifiers__convertToProjectTimezone');
+    }
+  }
   return {
+    kind: query.kind,
     hogql: query.query,
     values: (query.values as Record<string, unknown> | undefined) ?? {},
     modifiers: (query.modifiers as Record<string, unknown> | undefined) ?? {},
@@ -358,21 +457,22 @@ function parseQueryBody(raw: Buffer): ParsedQuery {
 
 /** Rate limits per key, as DRF's throttles count: a refused request does not count. Returns seconds to wait. */
 function throttle(key: string): number | undefined {
-  const now = Date.now();
-  const hour = (hits.get(key) ?? []).filter((t) => t > now - 3_600_000);
-  const minute = hour.filter((t) => t > now - 60_000);
+  const t = now();
+  const hour = (hits.get(key) ?? []).filter((h) => h > t - 3_600_000);
+  const minute = hour.filter((h) => h > t - 60_000);
   let wait = 0;
-  if (minute.length >= config.ratePerMinute) wait = Math.max(wait, (minute[0]! + 60_000 - now) / 1000);
-  if (hour.length >= config.ratePerHour) wait = Math.max(wait, (hour[0]! + 3_600_000 - now) / 1000);
+  if (minute.length >= config.ratePerMinute) wait = Math.max(wait, (minute[0]! + 60_000 - t) / 1000);
+  if (hour.length >= config.ratePerHour) wait = Math.max(wait, (hour[0]! + 3_600_000 - t) / 1000);
   hits.set(key, hour);
   if (wait > 0) return Math.max(1, Math.ceil(wait));
-  hour.push(now);
+  hour.push(t);
   return undefined;
 }
 
 async function postQuery(raw: Buffer, entry: LoggedRequest, send: Send, fault: (rule: FaultRule) => boolean): Promise<void> {
+  // The wait is only in `detail`: PostHog's exception handler drops DRF's Retry-After (posthog/exceptions.py).
   const wait = throttle(config.apiKey);
-  if (wait !== undefined) return send(429, bodies.throttled(wait), { 'Retry-After': String(wait) });
+  if (wait !== undefined) return send(429, bodies.throttled(wait));
 
   let q: ParsedQuery;
   try {
@@ -384,7 +484,10 @@ async function postQuery(raw: Buffer, entry: LoggedRequest, send: Send, fault: (
   if (q.name !== undefined) entry.name = q.name;
   entry.values = q.values;
   entry.refresh = q.refresh;
+  entry.kind = q.kind;
   if (Object.keys(q.modifiers).length) entry.modifiers = q.modifiers;
+  // HogQLMetadata parses, resolves and prints without running anything (posthog/hogql/metadata.py).
+  if (q.kind === 'HogQLMetadata') return send(200, await metadata(q));
 
   const rule = takeFault('query', q.name, q.values);
   if (rule && fault(rule)) return;
@@ -404,7 +507,7 @@ async function postQuery(raw: Buffer, entry: LoggedRequest, send: Send, fault: (
     };
     jobs.set(job.id, job);
     const forcedStatus = rule?.kind === 'async' ? rule.status : undefined;
-    job.done = counted(() => execute(q)).then(
+    job.done = counted(() => execute(q, rule)).then(
       (results) => {
         if (forcedStatus !== undefined) job.failure = failureOf(forcedStatus);
         else job.results = results;
@@ -421,7 +524,7 @@ async function postQuery(raw: Buffer, entry: LoggedRequest, send: Send, fault: (
   }
 
   try {
-    const results = await counted(() => execute(q));
+    const results = await counted(() => execute(q, rule));
     return send(200, results, extraHeaders);
   } catch (error) {
     if (error instanceof Failure) return send(error.status, error.body, extraHeaders);
@@ -444,27 +547,64 @@ async function counted<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function execute(q: ParsedQuery): Promise<QueryResults> {
+/** The modifiers a query runs with: the team's, then the request's (create_default_modifiers_for_team). */
+function effectiveModifiers(q: ParsedQuery): Record<string, unknown> {
+  const given = Object.fromEntries(Object.entries(q.modifiers).filter(([, v]) => v !== null && v !== undefined));
+  return { convertToProjectTimezone: true, personsOnEventsMode: config.personsOnEventsMode, ...given };
+}
+
+/**
+ * HogQLMetadata (posthog/hogql/metadata.py): parse, resolve and print against the project's
+ * schema, never run. Errors are `{message, start, end}` notices. Placeholders have no values here:
+ * PostHog cannot print them.
+ */
+async function metadata(q: ParsedQuery): Promise<Record<string, unknown>> {
+  const check = checkHogQL(await hogqlParser(), q.hogql);
+  const errors = check.errors.map((e) => ({ message: e.message, start: e.start ?? null, end: e.end ?? null, fix: null }));
+  const placeholder = /\{\s*([A-Za-z_$][A-Za-z0-9_$]*)\s*\}/.exec(q.hogql.replace(/'(?:[^'\\]|\\.)*'/g, "''"));
+  if (!errors.length && placeholder) errors.push({ message: `Placeholders, such as {${placeholder[1]}}, are not supported in this context`, start: null, end: null, fix: null });
+  return { isValid: errors.length === 0, isValidView: false, query: q.hogql, errors, warnings: [], notices: [] };
+}
+
+/** A ClickHouse error as posthog/errors.py exposes it: ClickHouse's code name in lower case, its message. */
+function clickhouseFailure(error: unknown): Failure {
+  const line = firstLine(error);
+  const code = [...line.matchAll(/\(([A-Z][A-Z0-9_]{2,})\)/g)].at(-1)?.[1];
+  const detail = line.replace(/^Code: \d+\. DB::Exception: /, '').replace(/\s*\([A-Z][A-Z0-9_]{2,}\)\s*$/, '');
+  return new Failure(400, bodies.queryError(detail, code ? code.toLowerCase() : 'hogql_query_error'));
+}
+
+async function execute(q: ParsedQuery, rule?: FaultRule): Promise<QueryResults> {
+  // PostHog parses and resolves the HogQL first: syntax, functions, fields (hogql-check.ts).
+  const check = checkHogQL(await hogqlParser(), q.hogql, q.values);
+  const problem = check.errors[0];
+  if (problem) throw new Failure(400, bodies.queryError(problem.message, problem.code));
+  // max_execution_time (10 s for a personal API key, HogQLGlobalSettings): ClickHouse stops the query.
+  if (rule?.kind === 'slow' && config.queryDelayMs + (rule.runMs ?? 0) > config.maxExecutionMs) throw new Failure(504, bodies.timeout());
   let sql: string;
   try {
-    sql = fillPlaceholders(q.hogql, q.values);
+    // What the printer does to toDate over an argument it cannot type.
+    sql = fillPlaceholders(printToDates(q.hogql, check.toDateCalls), q.values);
   } catch (error) {
     if (error instanceof HogQLError) throw new Failure(400, bodies.queryError(error.message));
     throw error;
   }
   if (!isSelect(sql)) throw new Failure(400, bodies.queryError('Only SELECT queries are supported (HogQL).'));
   const plan = planLimit(sql, config.defaultLimit, config.maxLimit);
-  const inProjectZone = q.modifiers.convertToProjectTimezone !== false;
+  const modifiers = effectiveModifiers(q);
+  const inProjectZone = modifiers.convertToProjectTimezone !== false;
   const zone = inProjectZone ? config.projectTimezone : 'UTC';
+  const dbs = inProjectZone ? DATABASES.project : DATABASES.utc;
+  const db = JOINED_MODES.has(String(modifiers.personsOnEventsMode)) ? dbs.joined : dbs.onEvents;
   const { columns, types, rows } = await serial(async () => {
     try {
       await engine.exec(`SET session_timezone = ${quoteString(zone)}`);
-      await engine.exec(`USE ${inProjectZone ? PROJECT_DB : UTC_DB}`);
+      await engine.exec(`USE ${db}`);
       const described = await engine.objects<{ name: string; type: string }>(`DESCRIBE TABLE (\n${plan.sql}\n)`);
       const result = await engine.rows(plan.sql);
       return { columns: result.columns, types: described.map((d) => [d.name, d.type] as [string, string]), rows: result.rows };
     } catch (error) {
-      throw new Failure(400, bodies.queryError(firstLine(error)));
+      throw clickhouseFailure(error);
     }
   });
   const zones = types.map(([, type]) => dateTimeZoneOf(type, zone));
@@ -478,9 +618,8 @@ async function execute(q: ParsedQuery): Promise<QueryResults> {
     results,
     columns,
     types,
-    hasMore: rows.length > plan.limit,
-    limit: plan.limit,
-    offset: plan.offset,
+    // PostHog's paginator (fetch limit + 1, say whether more follow) runs only without a LIMIT of the query's own.
+    ...(plan.explicit ? {} : { hasMore: rows.length > plan.limit, limit: plan.limit, offset: plan.offset }),
     hogql: q.hogql,
     clickhouse: plan.sql,
     timings: [],
@@ -488,7 +627,7 @@ async function execute(q: ParsedQuery): Promise<QueryResults> {
     last_refresh: new Date().toISOString(),
     cache_key: `cache_${createHash('sha256').update(JSON.stringify([q.hogql, q.values, q.modifiers])).digest('hex').slice(0, 32)}`,
     timezone: config.projectTimezone,
-    modifiers: q.modifiers,
+    modifiers,
     error: null,
     query_status: null,
   };
@@ -518,8 +657,9 @@ function poll(method: string, id: string, entry: LoggedRequest, send: Send, faul
   if (rule && fault(rule)) return;
   const headers = rule?.headers ?? {};
   if (method === 'DELETE') {
+    // cancel_query (posthog/clickhouse/client/execute_async.py) answers 200 with what it did.
     jobs.delete(id);
-    return send(204, undefined, headers);
+    return send(200, { message: job?.finished ? 'Query already complete' : 'Query task revoked' }, headers);
   }
   if (!job) return send(404, bodies.notFound(), headers);
   if (job.pollsLeft > 0 || (!job.finished && !job.exactPolls)) {
@@ -691,6 +831,11 @@ function admin(method: string, path: string, raw: Buffer, res: ServerResponse): 
   }
   if (path === '/_standin/faults' && method === 'GET') return ok(faults.map((f) => ({ ...f.rule, remaining: f.remaining })));
   if (path === '/_standin/requests' && method === 'GET') return ok(log);
+  if (path === '/_standin/clock' && method === 'POST') {
+    const body = JSON.parse(raw.toString('utf8') || '{}') as { advanceMs?: number };
+    clockOffsetMs += Math.max(0, Number(body.advanceMs ?? 0));
+    return ok({ now: new Date(now()).toISOString() });
+  }
   if (path === '/_standin/reset' && method === 'POST') {
     faults = [];
     log.length = 0;

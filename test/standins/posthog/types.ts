@@ -3,8 +3,24 @@
 export interface FaultRule {
   /** Respond with this status (and PostHog's default error body for it, unless `body`). */
   status?: number;
-  /** reset = destroy the socket; hang = never answer; async = answer 202 and require polling. */
-  kind?: 'network-reset' | 'hang' | 'async';
+  /**
+   * reset = destroy the socket; hang = never answer; async = answer 202 and require polling;
+   * slow = the query "runs" `runMs` (virtual): beyond the execution limit it is a 504, as ClickHouse's
+   * max_execution_time stops it.
+   */
+  kind?: 'network-reset' | 'hang' | 'async' | 'slow';
+  /** For kind 'slow': how long the query would run, ms (not waited for). */
+  runMs?: number;
+  /**
+   * PostHog's answers that share a status but differ in body (posthog/exceptions.py):
+   * throttled: 429 "Expected available in {waitSeconds} seconds." without Retry-After (rate_limit.py);
+   * too-many-bytes: 400 code too_many_bytes (ClickHouseBytesLimitExceeded);
+   * cluster-memory: 513 ClickHouseClusterMemoryLimitExceeded ("under heavy load", passes in minutes);
+   * database-unavailable: 503 code database_unavailable with Retry-After: 1 (DatabaseUnavailable).
+   */
+  preset?: 'throttled' | 'too-many-bytes' | 'cluster-memory' | 'database-unavailable';
+  /** For preset 'throttled': the wait PostHog states. */
+  waitSeconds?: number;
   /** How many matching requests it applies to (default 1; -1 or Infinity: every one). */
   times?: number;
   headers?: Record<string, string>;
@@ -34,8 +50,10 @@ export interface LoggedRequest {
   modifiers?: unknown;
   /** Whether the request carried the accepted key (personal key for the Query API, project key for /batch/). */
   authorized: boolean;
-  /** Arrival time, epoch milliseconds. */
+  /** Arrival time, epoch milliseconds (the stand-in's clock, which tests may move forward). */
   at: number;
+  /** The query kind (HogQLQuery, HogQLMetadata). */
+  kind?: string;
 }
 
 /** What the helper passes to the child process (argv[2], JSON). */
@@ -53,4 +71,8 @@ export interface StandInConfig {
   ratePerHour: number;
   maxConcurrent: number;
   queryDelayMs: number;
+  /** max_execution_time of a personal-API-key query (HogQLGlobalSettings): 10 s. */
+  maxExecutionMs: number;
+  /** The team's persons-on-events mode, used unless the request's modifiers pin one. */
+  personsOnEventsMode: string;
 }
