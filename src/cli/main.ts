@@ -61,8 +61,9 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .option('--engine <url>', 'count downloads on a ClickHouse server that reads the bucket itself: clickhouse://user:pass@host:8123/db')
       .option('--out <dir>', 'output folder (default: out/<week>)')
       .option('--force', 'post the Slack digest even if this week was posted already')
+      .option('--allow-incomplete', 'report a week that has not ended (the current one) on purpose: its figures are marked partial')
       .option('--sinks <list>', 'where the report goes, comma-separated: csv, html, slack (default: csv,html, plus slack with SLACK_BOT_TOKEN)'),
-  ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean; sinks?: string }) =>
+  ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean; sinks?: string; allowIncomplete?: boolean }) =>
     run(async (logger) => (await import('./report.ts')).reportCommand(opts, io, logger), opts.verbose),
   );
 

@@ -45,7 +45,11 @@ function entryOf(folder: string, json: unknown): IndexEntry | undefined {
     events: s.events.value,
     downloads: r.downloads?.totals.downloads ?? null,
     incomplete: (r.completeness?.suspectDays.length ?? 0) > 0,
-    trend: Array.isArray(r.trend) ? r.trend.filter((t) => typeof t?.week === 'string' && typeof t?.wau === 'number') : [],
+    // Reports from before the coverage rule do not say: they are taken as they were shown then.
+    covered: Array.isArray(r.coverage) ? r.coverage.at(-1)?.covered === true : true,
+    partial: r.partial === true,
+    // A partly covered week is not a point of a trend (src/reports/coverage.ts).
+    trend: Array.isArray(r.trend) ? r.trend.filter((t) => typeof t?.week === 'string' && typeof t?.wau === 'number' && t.covered !== false) : [],
   };
 }
 
@@ -80,7 +84,7 @@ export async function writeIndex(root: string, logger: Logger): Promise<string> 
   const same = byAge.filter((e) => newest && e.timezone === newest.timezone && e.source === newest.source);
   const series = new Map<string, number>();
   for (const e of same) for (const t of e.trend) series.set(t.week, t.wau);
-  for (const e of same) series.set(e.start.slice(0, 10), e.wau);
+  for (const e of same) if (e.covered && !e.partial) series.set(e.start.slice(0, 10), e.wau);
   const points = [...series.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([week, wau]) => ({ week, wau }));
   const chart = points.length >= 2 ? await wauHistoryChart(points) : undefined;
   const path = join(root, 'index.html');

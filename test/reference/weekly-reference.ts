@@ -15,7 +15,8 @@
  * - A timestamp is usable when luxon parses it as ISO 8601 (an offset or `Z` is honoured).
  * - Events are in a day/week when start <= t < end (local midnights in the timezone).
  * - Ratios with a zero denominator (stickiness, adoption or share when WAU is 0) are null
- *   ("undefined"); `change` is null (empty) when `previous` is 0.
+ *   ("undefined"); `change` is null (empty) when `previous` is 0, or when the report week or the
+ *   week before is not fully covered (weekFullyCovered, issue 14).
  * - Ordering "ascending" for names is by UTF-16 code units (plain `<`).
  * Values are returned unrounded; the comparison rounds to 4 decimals.
  */
@@ -194,7 +195,7 @@ function ratio(n: number, d: number): number | null {
   return d === 0 ? null : n / d;
 }
 
-function change(value: number | null, previous: number | null): number | null {
+function changeOf(value: number | null, previous: number | null): number | null {
   if (value === null || previous === null || previous === 0) return null;
   return value / previous - 1;
 }
@@ -204,12 +205,31 @@ function byUsersThenName(a: { key: string; users: number }, b: { key: string; us
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+/**
+ * Issue 14's "fully covered": the connect.* events of the input start at or before the week's
+ * start, one falls in its first 24 hours, and each of its 7 local days has one. Plain loops over
+ * the events, not the daily rows the tool uses.
+ */
+export function weekFullyCovered(events: UsableEvent[], start: DateTime): boolean {
+  const connect = events.filter((e) => isConnectEvent(e.name));
+  if (connect.length === 0) return false;
+  let earliest = Infinity;
+  for (const e of connect) earliest = Math.min(earliest, e.ms);
+  const startMs = start.toMillis();
+  if (earliest > startMs) return false;
+  if (!connect.some((e) => e.ms >= startMs && e.ms < startMs + 24 * 3_600_000)) return false;
+  return weekDays(start).every((d) => connect.some((e) => e.ms >= d.startMs && e.ms < d.endMs));
+}
+
 export function weeklyReference(records: unknown[], week: string, timezone: string, catalog: Catalog): WeeklyTables {
   const events = usableEvents(records);
   const start = weekStart(week, timezone);
   const prevStart = start.minus({ weeks: 1 });
   const cur = weekActivity(events, start);
   const prev = weekActivity(events, prevStart);
+  // Changes only between fully covered weeks (issue 14): otherwise empty.
+  const comparable = weekFullyCovered(events, start) && weekFullyCovered(events, prevStart);
+  const change = (value: number | null, previous: number | null) => (comparable ? changeOf(value, previous) : null);
 
   // summary.csv
   const metrics: Array<[string, number | null, number | null]> = [
