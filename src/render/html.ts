@@ -204,11 +204,23 @@ function logFilesTable(report: WeeklyReport): PageTable | undefined {
   };
 }
 
+/**
+ * Marks a page as ours: index.html is rewritten only when it is absent or carries this (src/sinks/html.ts),
+ * so a page someone else put above --out is never overwritten.
+ */
+export const GENERATOR_MARK = '<meta name="generator" content="connect-metrics">';
+
+/** Whether an existing page was written by connect-metrics (this version, or one from before the mark). */
+export function isOurPage(html: string): boolean {
+  return html.includes(GENERATOR_MARK) || (html.includes('<title>Teleport Connect usage · all weeks</title>') && html.includes("table.sortable"));
+}
+
 function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+${GENERATOR_MARK}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <title>${escapeHtml(title)}</title>
