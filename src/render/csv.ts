@@ -77,11 +77,11 @@ export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
     },
     'features.csv': {
       header: ['feature', 'events', 'users', 'adoption'],
-      rows: combineFeatures(report.features, k, wau).map((f) => [f.feature, f.events, f.users, f.share]),
+      rows: combineFeatures(report.features, k, wau).map((f) => (f.suppressed ? [f.feature, null, null, null] : [f.feature, f.events, f.users, f.share])),
     },
     'protocols.csv': {
       header: ['protocol', 'events', 'users', 'share'],
-      rows: combineProtocols(report.protocols, k, wau).map((p) => [p.protocol, p.events, p.users, p.share]),
+      rows: combineProtocols(report.protocols, k, wau).map((p) => (p.suppressed ? [p.protocol, null, null, null] : [p.protocol, p.events, p.users, p.share])),
     },
     'platforms.csv': dl
       ? {

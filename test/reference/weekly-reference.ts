@@ -326,36 +326,45 @@ export function weeklyReference(records: unknown[], week: string, timezone: stri
 export function withPrivacy(tables: WeeklyTables, k: number): WeeklyTables {
   const wau = Number(tables.summary.rows.find((r) => r[0] === 'wau')![1]);
   const share = (users: number) => (wau === 0 ? 0 : users / wau);
+  const small = (u: number) => u >= 1 && u < k;
+  // Small rows (and a row named other) go into one other row at the end; while other holds 1 to k-1,
+  // the smallest remaining row with installations joins it (fewest, then name); if all rows together
+  // hold fewer than k, other is written empty.
   const fold = (t: Table): Table => {
-    const keep: Cell[][] = [];
-    let events = 0;
-    let users = 0;
-    let folded = 0;
-    for (const row of t.rows) {
-      const u = Number(row[2]);
-      if (row[0] === 'other' || (u >= 1 && u < k)) {
-        events += Number(row[1]);
-        users += u;
-        if (row[0] !== 'other') folded++;
-      } else keep.push(row);
-    }
-    const hadOther = t.rows.some((r) => r[0] === 'other');
-    if (folded === 0 && !hadOther) return t;
-    if (folded === 0) return t;
-    return { header: t.header, rows: [...keep, ['other', events, users, share(users)]] };
+    const users = (row: Cell[]) => Number(row[2]);
+    let into = t.rows.filter((row) => row[0] === 'other' || small(users(row)));
+    if (!into.some((row) => row[0] !== 'other') && !into.some((row) => small(users(row)))) return t;
+    const rest = t.rows.filter((row) => !into.includes(row) && users(row) > 0).sort((a, b) => users(a) - users(b) || (String(a[0]) < String(b[0]) ? -1 : 1));
+    const sum = (rows: Cell[][], col: number) => rows.reduce((s, row) => s + Number(row[col]), 0);
+    while (small(sum(into, 2)) && rest.length) into = [...into, rest.shift()!];
+    const u = sum(into, 2);
+    const other: Cell[] = small(u) ? ['other', null, null, null] : ['other', sum(into, 1), u, share(u)];
+    return { header: t.header, rows: [...t.rows.filter((row) => !into.includes(row)), other] };
   };
-  let moved = 0;
-  const platformRows = tables.platforms.rows.map((row) => {
+  const hidden = new Set<string>();
+  let other = 0;
+  for (const row of tables.platforms.rows) {
     const u = Number(row[1]);
-    if (row[0] !== 'other' && u >= 1 && u < k) {
-      moved += u;
-      return [row[0]!, null, null, ...row.slice(3)];
+    if (row[0] === 'other') other += u;
+    else if (small(u)) {
+      hidden.add(String(row[0]));
+      other += u;
     }
-    return row;
-  });
+  }
+  const rest = tables.platforms.rows.filter((row) => row[0] !== 'other' && !hidden.has(String(row[0])) && Number(row[1]) > 0).sort((a, b) => Number(a[1]) - Number(b[1]) || (String(a[0]) < String(b[0]) ? -1 : 1));
+  while (small(other) && rest.length) {
+    const row = rest.shift()!;
+    hidden.add(String(row[0]));
+    other += Number(row[1]);
+  }
+  const changed = hidden.size > 0 || small(other);
   const platforms = {
     header: tables.platforms.header,
-    rows: platformRows.map((row): Cell[] => (row[0] === "other" && moved > 0 ? ["other", Number(row[1]) + moved, share(Number(row[1]) + moved), ...row.slice(3)] : (row as Cell[]))),
+    rows: tables.platforms.rows.map((row): Cell[] => {
+      if (hidden.has(String(row[0]))) return [row[0]!, null, null, ...row.slice(3)];
+      if (row[0] === 'other' && changed) return small(other) ? ['other', null, null, ...row.slice(3)] : ['other', other, share(other), ...row.slice(3)];
+      return row;
+    }),
   };
   return { ...tables, features: fold(tables.features), protocols: fold(tables.protocols), platforms };
 }
