@@ -36,10 +36,10 @@ export function privacyFootnote(k: number): string {
  * rows' users: an installation in two folded rows counts twice, as the rows' own sum would; its
  * share is those users over `active` (the week's active installations).
  *
- * `other` is a cell too: when it would hold 1 to k-1 installations (one small row alone would
- * reappear as `other,1`), the next smallest rows (fewest installations, then name) are folded in
- * until it holds at least k. When even all rows together hold fewer than k, `other` is `suppressed`
- * (written with no figures).
+ * `other` is a cell too: when it holds 1 to k-1 installations (one small row alone would reappear
+ * as `other,1`) it is `suppressed`, written with no figures, as the digest shows it `<k`. (Folding
+ * the next smallest row in instead would make the CSV disagree with the page, which shows that row,
+ * and the two together would give the small cell away.)
  */
 function foldSmall<R extends { users: number }>(
   rows: readonly R[],
@@ -52,20 +52,12 @@ function foldSmall<R extends { users: number }>(
   const existing = rows.find((r) => name(r) === 'other');
   if (small.length === 0 && !(existing && isSmall(existing.users, k))) return [...rows];
   const folded = [...small, ...(existing ? [existing] : [])];
-  let users = folded.reduce((s, r) => s + r.users, 0);
-  const next = rows
-    .filter((r) => !folded.includes(r) && r.users > 0)
-    .sort((a, b) => a.users - b.users || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
-  while (isSmall(users, k) && next.length) {
-    const r = next.shift()!;
-    folded.push(r);
-    users += r.users;
-  }
+  const users = folded.reduce((s, r) => s + r.users, 0);
   const other = make(folded, users, active === 0 ? 0 : users / active);
   return [...rows.filter((r) => !folded.includes(r)), isSmall(users, k) ? { ...other, suppressed: true } : other];
 }
 
-/** A catch-all `other` row still under k: written with no figures. */
+/** A catch-all `other` row under k: written with no figures. */
 export type Suppressed = { suppressed?: boolean };
 
 const sumEvents = (rows: readonly { events: number }[]) => rows.reduce((s, r) => s + r.events, 0);
@@ -89,8 +81,7 @@ export function combineProtocols(rows: readonly ProtocolRow[], k: number, wau: n
 /**
  * Platforms keep their fixed rows (macos, windows, linux, other, unknown). A small named row is
  * added to `other` and left with no figures (`null`): the row stays so the file keeps its shape.
- * When `other` would then hold 1 to k-1 installations, the next smallest named rows join it until it
- * holds k (as foldSmall); with fewer than k in all, `other` has no figures either.
+ * When `other` then holds 1 to k-1 installations it has no figures either (as foldSmall).
  */
 export function combinePlatforms(
   rows: readonly PlatformRow[],
@@ -106,18 +97,11 @@ export function combinePlatforms(
 
 /**
  * Fixed rows with one `other` (platforms, new installations by OS): which named rows are hidden and
- * what `other` holds (null: fewer than k in all, hidden too). Small named rows go into `other`, then
- * the next smallest until `other` is not small.
+ * what `other` holds: small named rows are added to it, and it is null (hidden too) when it is small.
  */
 function catchAll(rows: ReadonlyArray<{ name: string; users: number }>, k: number): { hidden: Set<string>; other: number | null } {
   const hidden = new Set(rows.filter((r) => r.name !== 'other' && isSmall(r.users, k)).map((r) => r.name));
-  let other = rows.reduce((s, r) => s + (r.name === 'other' || hidden.has(r.name) ? r.users : 0), 0);
-  const next = rows.filter((r) => r.name !== 'other' && !hidden.has(r.name) && r.users > 0).sort((a, b) => a.users - b.users || (a.name < b.name ? -1 : 1));
-  while (isSmall(other, k) && next.length) {
-    const r = next.shift()!;
-    hidden.add(r.name);
-    other += r.users;
-  }
+  const other = rows.reduce((s, r) => s + (r.name === 'other' || hidden.has(r.name) ? r.users : 0), 0);
   return { hidden, other: isSmall(other, k) ? null : other };
 }
 
@@ -131,7 +115,7 @@ export function privacySafeReport(report: WeeklyReport): WeeklyReport {
   const wau = report.summary.wau.value;
   const prev = <R extends { previous: { users: number; share: number } }>(r: R): R =>
     isSmall(r.previous.users, k) ? { ...r, previous: { ...r.previous, users: 0, share: 0, events: 0 }, previousSuppressed: true } : r;
-  // An `other` still under k (the week has fewer than k in all) carries no figures either.
+  // An `other` under k carries no figures either.
   const hide = <R extends { users: number; share: number; events: number; suppressed?: boolean }>(r: R): R => (r.suppressed ? { ...r, users: 0, share: 0, events: 0 } : r);
   return {
     ...report,
@@ -155,9 +139,8 @@ export function combineVersions(rows: readonly VersionShare[], k: number): Array
 
 /**
  * New installations per OS and week: a small cell keeps its row with no figure (null) and its
- * installations are added to the same week's `other`, as in platforms.csv; an `other` that would be
- * small takes the next smallest cells too (one new Linux installation never reappears as `other,1`),
- * and is itself left with no figure when the week has fewer than k in all.
+ * installations are added to the same week's `other`, as in platforms.csv; an `other` that is then
+ * small is left with no figure too (one new Linux installation never reappears as `other,1`).
  */
 export function combineNewInstallations(rows: readonly DownloadsVsNew[], k: number): DownloadsVsNew[] {
   const byWeek = new Map<string, { hidden: Set<string>; other: number | null }>();

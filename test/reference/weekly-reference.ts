@@ -327,16 +327,13 @@ export function withPrivacy(tables: WeeklyTables, k: number): WeeklyTables {
   const wau = Number(tables.summary.rows.find((r) => r[0] === 'wau')![1]);
   const share = (users: number) => (wau === 0 ? 0 : users / wau);
   const small = (u: number) => u >= 1 && u < k;
-  // Small rows (and a row named other) go into one other row at the end; while other holds 1 to k-1,
-  // the smallest remaining row with installations joins it (fewest, then name); if all rows together
-  // hold fewer than k, other is written empty.
+  // Small rows (and a row named other) go into one other row at the end; an other of 1 to k-1
+  // installations is written empty (issue 14: no small cell reappears as other).
   const fold = (t: Table): Table => {
     const users = (row: Cell[]) => Number(row[2]);
-    let into = t.rows.filter((row) => row[0] === 'other' || small(users(row)));
+    const into = t.rows.filter((row) => row[0] === 'other' || small(users(row)));
     if (!into.some((row) => row[0] !== 'other') && !into.some((row) => small(users(row)))) return t;
-    const rest = t.rows.filter((row) => !into.includes(row) && users(row) > 0).sort((a, b) => users(a) - users(b) || (String(a[0]) < String(b[0]) ? -1 : 1));
     const sum = (rows: Cell[][], col: number) => rows.reduce((s, row) => s + Number(row[col]), 0);
-    while (small(sum(into, 2)) && rest.length) into = [...into, rest.shift()!];
     const u = sum(into, 2);
     const other: Cell[] = small(u) ? ['other', null, null, null] : ['other', sum(into, 1), u, share(u)];
     return { header: t.header, rows: [...t.rows.filter((row) => !into.includes(row)), other] };
@@ -350,12 +347,6 @@ export function withPrivacy(tables: WeeklyTables, k: number): WeeklyTables {
       hidden.add(String(row[0]));
       other += u;
     }
-  }
-  const rest = tables.platforms.rows.filter((row) => row[0] !== 'other' && !hidden.has(String(row[0])) && Number(row[1]) > 0).sort((a, b) => Number(a[1]) - Number(b[1]) || (String(a[0]) < String(b[0]) ? -1 : 1));
-  while (small(other) && rest.length) {
-    const row = rest.shift()!;
-    hidden.add(String(row[0]));
-    other += Number(row[1]);
   }
   const changed = hidden.size > 0 || small(other);
   const platforms = {
