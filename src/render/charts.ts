@@ -10,6 +10,7 @@ import { DateTime } from 'luxon';
 import { combinePlatforms } from '../reports/privacy.ts';
 import type { WeeklyReport } from '../reports/weekly-report.ts';
 import { versionOrder } from '../reports/growth.ts';
+import { dayState } from './digest.ts';
 
 export interface Chart {
   filename: string;
@@ -75,7 +76,8 @@ export async function weeklyCharts(report: WeeklyReport): Promise<Chart[]> {
   const partial = report.partial ? ' (partial week)' : '';
   const weekBefore = `${report.previousWeek.label} (week before)`;
   const dau = [
-    ...report.dau.map((d) => ({ day: weekday(d.date), active: d.active_users, week: thisWeek })),
+    // A day of a partial week still to come is not a day with 0 installations: not drawn.
+    ...report.dau.filter((d) => dayState(report, d.date) !== 'future').map((d) => ({ day: weekday(d.date), active: d.active_users, week: thisWeek })),
     ...report.previousDau.map((d) => ({ day: weekday(d.date), active: d.active_users, week: weekBefore })),
   ];
   charts.push({
