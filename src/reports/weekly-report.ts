@@ -17,7 +17,7 @@ import type { DataQuality } from './data-quality.ts';
 import type { DownloadsSection } from './downloads.ts';
 import { DEFAULT_PRIVACY_K } from './privacy.ts';
 import { buildGrowth, GROWTH_WEEKS, type GrowthRow, type GrowthSection, type VersionRow } from './growth.ts';
-import { compareWeeks, weekCoverage, type Comparison, type WeekCoverage } from './coverage.ts';
+import { compareWeeks, coveredChange, weekCoverage, type Comparison, type WeekCoverage } from './coverage.ts';
 
 export interface WeeklyResults {
   daily: Array<RowOf<typeof active_users_daily>>;
@@ -188,7 +188,8 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
   const prev = weekTotals(results, previousWeek);
   const coverage = coverageOf(results, week);
   const comparison = compareWeeks(coverage.at(-1)!, coverage.at(-2)!);
-  const fig = (value: number, previous: number) => (comparison.comparable ? figure(value, previous) : { value, previous, change: null });
+  // Every change goes through the coverage rule; a new figure with a change does the same (coveredChange).
+  const fig = (value: number, previous: number): Figure => ({ value, previous, change: coveredChange(value, previous, comparison) });
   const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   const summary: Record<SummaryMetric, Figure> = {
     wau: fig(cur.wau, prev.wau),
