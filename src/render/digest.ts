@@ -143,6 +143,8 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
   // A week that has not ended (--allow-incomplete): every figure of it says so.
   const p = (text: string) => (report.partial ? `${text} ${PARTIAL}` : text);
   const partialTitle = (t: DigestTable): DigestTable => (report.partial ? { ...t, title: `${t.title} ${PARTIAL_WEEK}` } : t);
+  // Days of a partial week still to come have no events by nature: the partial warning says so.
+  const suspect = report.completeness.suspectDays.filter((d) => dayState(report, d.date) !== 'future');
   const warnings = [
     ...(report.partial
       ? [`Partial week: ${report.week.label} has not ended; every figure of it counts events up to ${at(report, report.generatedAt)} (${report.timezone}), and is marked "partial".`]
@@ -175,9 +177,9 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
     ],
     warnings: [
       ...warnings,
-      ...(report.completeness.suspectDays.length
+      ...(suspect.length
       ? [
-          `The week looks incomplete: ${report.completeness.suspectDays
+          `The week looks incomplete: ${suspect
             .map((d) => `${DateTime.fromISO(d.date).toFormat('ccc MMM d')} had ${d.events === 0 ? 'no events' : `${formatInt(d.events)} events against a median of ${formatInt(d.trailingMedian ?? 0)} on the same weekday of the weeks before`}`)
             .join('; ')}. Ingestion may be broken or late: check before reading the figures.`,
         ]
