@@ -193,3 +193,23 @@ describe('the 12-week trend and the growth highlights follow the rule', () => {
     expect(hp.find((h) => h.subject === 'retention-w1')!.direction).toBe('too-few');
   });
 });
+
+describe('the index page compares only covered, adjacent weeks', () => {
+  it('shows – beside a week whose week before is not fully covered', async () => {
+    const { indexPage } = await import('../src/render/html.ts');
+    const entry = (label: string, start: string, wau: number, covered: boolean) => ({
+      href: label, label, start, timezone: 'UTC', source: 'files', wau, avgDau: 1, stickiness: 0.5, events: 10, downloads: null, incomplete: false, covered, partial: false, trend: [],
+    });
+    const cell = (html: string, label: string) => new RegExp(`${label}</a></td><td>[^<]*</td><td class="num" data-value="[^"]*">[^<]*</td><td class="num[^"]*" data-value="([^"]*)">([^<]*)</td>`).exec(html);
+    // W47 (20) after W46 (16), both covered: +25%.
+    const both = indexPage([entry('2026-W47', '2026-11-16T00:00:00.000Z', 20, true), entry('2026-W46', '2026-11-09T00:00:00.000Z', 16, true)], undefined, []);
+    expect(cell(both, '2026-W47')?.slice(1)).toEqual(['0.25', '+25.0%']);
+    // W46 not fully covered: no change.
+    const partly = indexPage([entry('2026-W47', '2026-11-16T00:00:00.000Z', 20, true), entry('2026-W46', '2026-11-09T00:00:00.000Z', 16, false)], undefined, []);
+    expect(partly).toContain('2026-W46 (not fully covered)');
+    expect(cell(partly, '2026-W47')?.slice(1)).toEqual(['', '–']);
+    // Weeks apart (W45 missing between W47 and W44): no week-over-week change either.
+    const gap = indexPage([entry('2026-W47', '2026-11-16T00:00:00.000Z', 20, true), entry('2026-W44', '2026-10-26T00:00:00.000Z', 16, true)], undefined, []);
+    expect(cell(gap, '2026-W47')?.slice(1)).toEqual(['', '–']);
+  });
+});
