@@ -20,7 +20,9 @@ describe('charts', () => {
   it('renders the DAU, 12-week trend and platform charts as PNGs large enough for Slack previews', async () => {
     const weeks = Array.from({ length: 12 }, (_, i) => week.start.minus({ weeks: 11 - i }).toISODate()!);
     const results: WeeklyResults = {
-      daily: [...prev.days, ...week.days].map((d, i) => ({ day: d, active_users: 100 + i, events: 500, late_events: 0, first_event: `${d}T08:00:00Z`, last_event: `${d}T20:00:00Z` })),
+      // Every day of the 12 weeks and the week before them: each week fully covered, so each is a
+      // point of the trend (src/reports/coverage.ts).
+      daily: Array.from({ length: 13 * 7 }, (_, i) => week.start.minus({ weeks: 12 }).plus({ days: i }).toISODate()!).map((d, i) => ({ day: d, active_users: 100 + i, events: 500, late_events: 0, first_event: `${d}T08:00:00Z`, last_event: `${d}T20:00:00Z` })),
       weekly: weeks.map((w, i) => ({ week: w, active_users: 200 + 10 * i, events: 1000 })),
       features: [],
       protocols: [],

@@ -15,8 +15,11 @@ const prev = previousWeek(week);
 /** A report from hand-made rows: `wau` this week and last; DAU spread evenly. */
 function reportWith(opts: { wau: [number, number]; dau: [number, number]; ssh: [number, number]; linux?: [number, number] }) {
   const day = (w: typeof week, n: number) => w.days.map((d) => ({ day: d, active_users: n, events: n, late_events: 0, first_event: `${d}T08:00:00Z`, last_event: `${d}T20:00:00Z` }));
+  // The input starts the day before the week before (a Sunday), so both weeks are fully covered
+  // (src/reports/coverage.ts): otherwise no change would be called at all.
+  const sundayBefore = DateTime.fromISO(prev.days[0]!).minus({ days: 1 }).toISODate()!;
   const results: WeeklyResults = {
-    daily: [...day(prev, opts.dau[1]), ...day(week, opts.dau[0])],
+    daily: [{ day: sundayBefore, active_users: 1, events: 1, late_events: 0, first_event: `${sundayBefore}T08:00:00Z`, last_event: `${sundayBefore}T08:00:00Z` }, ...day(prev, opts.dau[1]), ...day(week, opts.dau[0])],
     weekly: [
       { week: prev.days[0]!, active_users: opts.wau[1], events: 100 },
       { week: week.days[0]!, active_users: opts.wau[0], events: 100 },
@@ -77,11 +80,21 @@ describe('highlights', () => {
   });
 });
 
+/** A daily row with events for every day from `from` to `to` (inclusive): the data covers them all. */
+function everyDay(from: string, to: string, skip: string[] = []) {
+  const out: WeeklyResults['daily'] = [];
+  for (let d = DateTime.fromISO(from); d.toISODate()! <= to; d = d.plus({ days: 1 })) {
+    const day = d.toISODate()!;
+    if (!skip.includes(day)) out.push({ day, active_users: 1, events: 1, late_events: 0, first_event: `${day}T08:00:00Z`, last_event: `${day}T08:00:00Z` });
+  }
+  return out;
+}
+
 describe('history highlights: the 12-week trend and new events', () => {
   const trendReport = (firstWau: number, lastWau: number, firstSeen: Array<{ event: string; first_seen: string; users: number }>) => {
     const weeks = Array.from({ length: 12 }, (_, i) => week.start.minus({ weeks: 11 - i }).toISODate()!);
     const results: WeeklyResults = {
-      daily: [],
+      daily: everyDay(week.start.minus({ weeks: 12 }).toISODate()!, week.days[6]!),
       weekly: weeks.map((w, i) => ({ week: w, active_users: i === 0 ? firstWau : i === 11 ? lastWau : 100, events: 1 })),
       features: [],
       protocols: [],

@@ -24,7 +24,8 @@ function report(k: number | undefined, rare: [number, number]) {
   const mon = week.days[0]!;
   const pmon = prev.days[0]!;
   const results: WeeklyResults = {
-    daily: [...prev.days, ...week.days].map((d) => ({ day: d, active_users: 40, events: 400, late_events: 0, first_event: `${d}T08:00:00Z`, last_event: `${d}T20:00:00Z` })),
+    // From the Sunday before the week before: both weeks fully covered (src/reports/coverage.ts).
+    daily: [DateTime.fromISO(pmon).minus({ days: 1 }).toISODate()!, ...prev.days, ...week.days].map((d) => ({ day: d, active_users: 40, events: 400, late_events: 0, first_event: `${d}T08:00:00Z`, last_event: `${d}T20:00:00Z` })),
     weekly: [
       { week: pmon, active_users: 100, events: 2800 },
       { week: mon, active_users: 100, events: 2800 },

@@ -40,15 +40,19 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
-  const common = (cmd: Command) =>
+  // --privacy-k only where it applies: commands that make reports. `query` prints a query's raw rows
+  // (no suppression), so it does not offer the flag rather than accept it and ignore it.
+  const common = (cmd: Command, options: { privacy?: boolean } = {}) => {
     cmd
       .option('--config <file>', 'JSON config file (see config/connect-metrics.example.json)')
       .option('--data-dir <dir>', 'local store folder (default: $CONNECT_METRICS_DATA_DIR, else ~/.cache/connect-metrics)')
-      .option('--timezone <zone>', 'IANA timezone of days and weeks (default: config, else UTC)')
-      .option('--privacy-k <n>', 'breakdown cells with fewer than n installations are suppressed (default: config, else 5; 1 = off)')
+      .option('--timezone <zone>', 'IANA timezone of days and weeks (default: config, else UTC)');
+    if (options.privacy !== false) cmd.option('--privacy-k <n>', 'breakdown cells with fewer than n installations are suppressed (default: config, else 5; 1 = off)');
+    return cmd
       .option('-v, --verbose', 'log more detail on stderr')
       .exitOverride()
       .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  };
 
   common(
     program
@@ -61,8 +65,9 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .option('--engine <url>', 'count downloads on a ClickHouse server that reads the bucket itself: clickhouse://user:pass@host:8123/db')
       .option('--out <dir>', 'output folder (default: out/<week>)')
       .option('--force', 'post the Slack digest even if this week was posted already')
+      .option('--allow-incomplete', 'report a week that has not ended (the current one) on purpose: its figures are marked partial')
       .option('--sinks <list>', 'where the report goes, comma-separated: csv, html, slack (default: csv,html, plus slack with SLACK_BOT_TOKEN)'),
-  ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean; sinks?: string }) =>
+  ).action((opts: GlobalOptions & { week: string; events?: string[]; out?: string; source?: string; downloads?: string[]; engine?: string; force?: boolean; sinks?: string; allowIncomplete?: boolean }) =>
     run(async (logger) => (await import('./report.ts')).reportCommand(opts, io, logger), opts.verbose),
   );
 
@@ -102,6 +107,7 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .description('the run ledger: recent runs of each job, their outcome, the next scheduled time')
       .option('--json', 'as JSON')
       .option('--runs <n>', 'runs shown per job', '5'),
+    { privacy: false },
   ).action((opts: import('./status.ts').StatusOptions) => run(async () => (await import('./status.ts')).statusCommand(opts, io), opts.verbose));
 
   program
@@ -121,6 +127,7 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .addOption(sourceOption())
       .option('--param <k=v>', 'set a query parameter (repeatable; lists are comma-separated)', collect, [])
       .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table')),
+    { privacy: false },
   ).action((id: string, opts: GlobalOptions & { from: string; to: string; events?: string[]; source?: string; param: string[]; format: 'table' | 'csv' | 'json' }) =>
     run(async (logger) => (await import('./query.ts')).queryCommand(id, opts, io, logger), opts.verbose),
   );
@@ -151,6 +158,7 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .option('--installations <n>', 'size of the synthetic installed base', '500')
       .option('--seed <n>', 'random seed', '42')
       .option('--yes-this-is-staging', 'confirm that a non-loopback host is a project for trying things'),
+    { privacy: false },
   ).action((opts: import('./seed.ts').SeedOptions & { verbose?: boolean }) =>
       run(async (logger) => (await import('./seed.ts')).seedCommand(opts, io, logger), opts.verbose),
     );

@@ -57,8 +57,10 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
   // The weekly query covers the trend's 12 weeks (the week and the one before among them).
   const trendParams = { ...params, from: toInstant(week.start.minus({ weeks: TREND_WEEKS - 1 })) };
   const historyParams = { ...params, from: toInstant(week.start.minus({ weeks: TREND_WEEKS })) };
-  // Days of the trailing weeks too: the completeness check compares each day with their median.
-  const dailyParams = { ...params, from: toInstant(week.start.minus({ weeks: COMPLETENESS_WEEKS })) };
+  // Days of the trailing weeks too: the completeness check compares each day with their median, and
+  // coverage (src/reports/coverage.ts) needs every day of the 12 trend weeks and the week before them
+  // (where the input starts). Still one row a day.
+  const dailyParams = { ...params, from: toInstant(week.start.minus({ weeks: Math.max(COMPLETENESS_WEEKS, TREND_WEEKS) })) };
   const started = Date.now();
   // All at once (a remote engine limits how many run in parallel: PostHog 2 in flight); when one
   // fails for good, the others are cancelled rather than left retrying.

@@ -10,6 +10,7 @@ import { DateTime } from 'luxon';
 import { combinePlatforms } from '../reports/privacy.ts';
 import type { WeeklyReport } from '../reports/weekly-report.ts';
 import { versionOrder } from '../reports/growth.ts';
+import { dayState } from './digest.ts';
 
 export interface Chart {
   filename: string;
@@ -37,12 +38,25 @@ const CONFIG = {
   title: { fontSize: 16, anchor: 'start', color: '#111' },
 };
 
+/**
+ * Text in SVG is XML: a control character (a NUL in a version sent by one installation) makes the
+ * whole SVG unparsable, and one odd event would stop the report. Such characters (C0 and C1
+ * controls, lone surrogates, the two non-characters XML forbids) are drawn as `?`, as the terminal
+ * preview shows them.
+ */
+export function chartText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '?');
+}
+
 async function toPng(spec: Record<string, unknown>): Promise<Buffer> {
   // vega is ESM with top-level await: import it, never require it.
   const vega = await import('vega');
   const vegaLite = await import('vega-lite');
   const { Resvg } = await import('@resvg/resvg-js');
-  const compiled = vegaLite.compile({ ...spec, config: CONFIG } as never).spec;
+  // Every string of the spec (data values from events included) made safe for SVG text.
+  const safe = JSON.parse(JSON.stringify(spec, (_key, value: unknown) => (typeof value === 'string' ? chartText(value) : value))) as Record<string, unknown>;
+  const compiled = vegaLite.compile({ ...safe, config: CONFIG } as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG(2);
   view.finalize();
@@ -58,10 +72,12 @@ async function toPng(spec: Record<string, unknown>): Promise<Buffer> {
 export async function weeklyCharts(report: WeeklyReport): Promise<Chart[]> {
   const charts: Chart[] = [];
   const weekday = (d: string) => DateTime.fromISO(d).toFormat('ccc');
-  const thisWeek = `${report.week.label} (this week)`;
+  const thisWeek = `${report.week.label} (this week${report.partial ? ', partial' : ''})`;
+  const partial = report.partial ? ' (partial week)' : '';
   const weekBefore = `${report.previousWeek.label} (week before)`;
   const dau = [
-    ...report.dau.map((d) => ({ day: weekday(d.date), active: d.active_users, week: thisWeek })),
+    // A day of a partial week still to come is not a day with 0 installations: not drawn.
+    ...report.dau.filter((d) => dayState(report, d.date) !== 'future').map((d) => ({ day: weekday(d.date), active: d.active_users, week: thisWeek })),
     ...report.previousDau.map((d) => ({ day: weekday(d.date), active: d.active_users, week: weekBefore })),
   ];
   charts.push({
@@ -69,7 +85,7 @@ export async function weeklyCharts(report: WeeklyReport): Promise<Chart[]> {
     title: 'Daily active installations',
     alt: `Daily active installations per day of ${report.week.label} beside the week before`,
     png: await toPng({
-      title: `Daily active installations, ${report.week.label} vs the week before`,
+      title: `Daily active installations, ${report.week.label}${partial} vs the week before`,
       width: WIDTH,
       height: HEIGHT,
       data: { values: dau },
@@ -84,16 +100,21 @@ export async function weeklyCharts(report: WeeklyReport): Promise<Chart[]> {
       },
     }),
   });
-  if (report.trend.length >= 2) {
+  // A partly covered week is not a point of a trend (src/reports/coverage.ts): it is left out.
+  const trend = report.trend.filter((t) => t.covered);
+  const left = report.trend.length - trend.length;
+  if (trend.length >= 2) {
     charts.push({
       filename: `${report.week.label}-wau-trend.png`,
       title: 'Weekly active installations, 12 weeks',
-      alt: `Weekly active installations for the ${report.trend.length} weeks to ${report.week.label}`,
+      alt:
+        `Weekly active installations for the ${trend.length} fully covered weeks to ${report.week.label}` +
+        (left ? `; ${left} week${left === 1 ? '' : 's'} not fully covered by the data left out` : ''),
       png: await toPng({
-        title: `Weekly active installations, ${report.trend.length} weeks${report.historyCovered ? '' : ' (data starts inside the window)'}`,
+        title: `Weekly active installations, ${trend.length} weeks${report.historyCovered ? '' : ' (data starts inside the window)'}${left ? ` (${left} not fully covered left out)` : ''}`,
         width: WIDTH,
         height: HEIGHT,
-        data: { values: report.trend.map((t) => ({ week: t.week, wau: t.wau })) },
+        data: { values: trend.map((t) => ({ week: t.week, wau: t.wau })) },
         mark: { type: 'line', point: { size: 60, filled: true, color: BLUE }, strokeWidth: 3, color: BLUE },
         encoding: {
           x: { field: 'week', type: 'ordinal', title: 'week starting', axis: { labelAngle: -40 } },
@@ -114,7 +135,7 @@ export async function weeklyCharts(report: WeeklyReport): Promise<Chart[]> {
     title: dl ? 'Platform share: active installations beside downloads' : 'Platform share of active installations',
     alt: `Share of active installations${dl ? ' and of installer downloads' : ''} per OS in ${report.week.label}`,
     png: await toPng({
-      title: dl ? `Platform share, ${report.week.label}: active installations beside installer downloads` : `Platform share of active installations, ${report.week.label}`,
+      title: dl ? `Platform share, ${report.week.label}${partial}: active installations beside installer downloads` : `Platform share of active installations, ${report.week.label}${partial}`,
       width: WIDTH,
       height: HEIGHT,
       data: { values: platformRows },
@@ -162,7 +183,7 @@ export async function growthCharts(report: WeeklyReport): Promise<Chart[]> {
       { week, state: states[3], n: -(r.dormant ?? 0), order: 3 },
     ];
   });
-  const startNote = g.firstCoveredWeek ? ` (data starts ${label(g.firstCoveredWeek)})` : '';
+  const startNote = (g.firstCoveredWeek ? ` (data starts ${label(g.firstCoveredWeek)})` : '') + (report.partial ? ' (last week partial)' : '');
   charts.push({
     filename: `${report.week.label}-lifecycle.png`,
     title: 'Growth accounting, 12 weeks',

@@ -8,6 +8,7 @@ import { figure, SUMMARY_METRICS } from '../reports/weekly-report.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
 import { combineFeatures, combinePlatforms, combineProtocols } from '../reports/privacy.ts';
 import { growthCsvTables } from './growth.ts';
+import { dayState } from './digest.ts';
 
 export type Cell = string | number | null;
 
@@ -29,8 +30,12 @@ export function formatNumber(value: number): string {
  * Numbers we computed are not text and are written as they are.
  */
 export function escapeFormula(text: string): string {
-  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  // The first *visible* character decides: a spreadsheet skips leading spaces and control characters
+  // (" =1+1", "\u0000@SUM(...)") before it evaluates a formula.
+  return FORMULA_START.test(text) || /^[\t\r]/.test(text) ? `'${text}` : text;
 }
+
+const FORMULA_START = /^[\s\p{Cc}\p{Cf}\p{Z}]*[=+\-@]/u;
 
 export function formatCell(cell: Cell): string {
   if (cell === null) return '';
@@ -38,7 +43,9 @@ export function formatCell(cell: Cell): string {
 }
 
 export function toCsv(table: Table): string {
-  return stringify([table.header, ...table.rows.map((r) => r.map(formatCell))], { record_delimiter: '\n' });
+  // csv-stringify quotes a field holding LF, but not one holding a lone CR, which many readers take
+  // as a row end: every field holding CR or LF is quoted.
+  return stringify([table.header, ...table.rows.map((r) => r.map(formatCell))], { record_delimiter: '\n', quoted_match: /[\r\n]/ });
 }
 
 /** Every CSV file of the weekly report, by file name. */
@@ -65,15 +72,16 @@ export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
     },
     'dau.csv': {
       header: ['date', 'active_users'],
-      rows: report.dau.map((d) => [d.date, d.active_users]),
+      // A day of a partial week that had not begun is not a day with 0 active installations: empty.
+      rows: report.dau.map((d) => [d.date, dayState(report, d.date) === 'future' ? null : d.active_users]),
     },
     'features.csv': {
       header: ['feature', 'events', 'users', 'adoption'],
-      rows: combineFeatures(report.features, k, wau).map((f) => [f.feature, f.events, f.users, f.share]),
+      rows: combineFeatures(report.features, k, wau).map((f) => (f.suppressed ? [f.feature, null, null, null] : [f.feature, f.events, f.users, f.share])),
     },
     'protocols.csv': {
       header: ['protocol', 'events', 'users', 'share'],
-      rows: combineProtocols(report.protocols, k, wau).map((p) => [p.protocol, p.events, p.users, p.share]),
+      rows: combineProtocols(report.protocols, k, wau).map((p) => (p.suppressed ? [p.protocol, null, null, null] : [p.protocol, p.events, p.users, p.share])),
     },
     'platforms.csv': dl
       ? {

@@ -138,37 +138,53 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
     'Counts installations that opted in to usage data; an installation is one app install per OS user, not a person.',
     privacyFootnote(k),
   ];
+  // Only between fully covered weeks (src/reports/coverage.ts): otherwise "–", and a line says why.
+  const change = (f: Figure) => (report.comparison.comparable ? formatChange(f) : NO_CHANGE);
+  // A week that has not ended (--allow-incomplete): every figure of it says so.
+  const p = (text: string) => (report.partial ? `${text} ${PARTIAL}` : text);
+  const partialTitle = (t: DigestTable): DigestTable => (report.partial ? { ...t, title: `${t.title} ${PARTIAL_WEEK}` } : t);
+  // Days of a partial week still to come have no events by nature: the partial warning says so.
+  const suspect = report.completeness.suspectDays.filter((d) => dayState(report, d.date) !== 'future');
+  const warnings = [
+    ...(report.partial
+      ? [`Partial week: ${report.week.label} has not ended; every figure of it counts events up to ${at(report, report.generatedAt)} (${report.timezone}), and is marked "partial".`]
+      : []),
+    ...(report.comparison.comparable ? [] : [`No week-over-week change is claimed (${NO_CHANGE}): ${report.comparison.reason}.`]),
+  ];
   return {
-    title: `Teleport Connect usage · ${report.week.label}`,
-    subtitle: `${weekRange(report)}, compared with the week before`,
+    title: `Teleport Connect usage · ${report.week.label}${report.partial ? ` ${PARTIAL}` : ''}`,
+    subtitle: `${weekRange(report)}${report.partial ? `, partial: up to ${at(report, report.generatedAt)}` : ''}, compared with the week before`,
     figures: [
-      { label: 'Weekly active installations', value: formatInt(s.wau.value), change: formatChange(s.wau) },
-      { label: 'Average daily active', value: s.avg_dau.value.toFixed(1), change: formatChange(s.avg_dau) },
-      { label: 'Peak daily active', value: formatInt(s.peak_dau.value), change: formatChange(s.peak_dau) },
-      { label: 'Stickiness (avg DAU / WAU)', value: formatPercent(s.stickiness.value), change: formatChange(s.stickiness) },
-      { label: 'Events', value: formatInt(s.events.value), change: formatChange(s.events) },
+      { label: 'Weekly active installations', value: p(formatInt(s.wau.value)), change: change(s.wau) },
+      { label: 'Average daily active', value: p(s.avg_dau.value.toFixed(1)), change: change(s.avg_dau) },
+      { label: 'Peak daily active', value: p(formatInt(s.peak_dau.value)), change: change(s.peak_dau) },
+      { label: 'Stickiness (avg DAU / WAU)', value: p(formatPercent(s.stickiness.value)), change: change(s.stickiness) },
+      { label: 'Events', value: p(formatInt(s.events.value)), change: change(s.events) },
       ...(report.downloads
         ? [
             {
               label: 'Installer downloads',
-              value: formatInt(report.downloads.totals.downloads),
+              value: p(formatInt(report.downloads.totals.downloads)),
               change: formatChange(figure(report.downloads.totals.downloads, report.downloads.totals.previousDownloads)),
             },
             {
               label: 'In-app updates',
-              value: formatInt(report.downloads.totals.updates),
+              value: p(formatInt(report.downloads.totals.updates)),
               change: formatChange(figure(report.downloads.totals.updates, report.downloads.totals.previousUpdates)),
             },
           ]
         : []),
     ],
-    warnings: report.completeness.suspectDays.length
+    warnings: [
+      ...warnings,
+      ...(suspect.length
       ? [
-          `The week looks incomplete: ${report.completeness.suspectDays
+          `The week looks incomplete: ${suspect
             .map((d) => `${DateTime.fromISO(d.date).toFormat('ccc MMM d')} had ${d.events === 0 ? 'no events' : `${formatInt(d.events)} events against a median of ${formatInt(d.trailingMedian ?? 0)} on the same weekday of the weeks before`}`)
             .join('; ')}. Ingestion may be broken or late: check before reading the figures.`,
         ]
-      : [],
+      : []),
+    ],
     highlights: reportHighlights(report).map((h) => h.text),
     tables: [
       {
@@ -178,10 +194,10 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
         numeric: [false, true, true],
         rows: report.dau.map((d, i) => [
           DateTime.fromISO(d.date).toFormat('ccc MMM d'),
-          formatInt(d.active_users),
+          dayState(report, d.date) === 'future' ? NO_CHANGE : dayState(report, d.date) === 'today' ? `${formatInt(d.active_users)} ${PARTIAL}` : formatInt(d.active_users),
           formatInt(report.previousDau[i]?.active_users ?? 0),
         ]),
-        values: report.dau.map((d, i) => [null, d.active_users, report.previousDau[i]?.active_users ?? 0]),
+        values: report.dau.map((d, i) => [null, dayState(report, d.date) === 'future' ? null : d.active_users, report.previousDau[i]?.active_users ?? 0]),
       },
       {
         title: 'Features',
@@ -199,9 +215,25 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
       },
       platformsTable(report),
       ...growthDigestTables(report, max),
-    ],
+    ].map(partialTitle),
     context: [...(report.downloads ? [...context, ...downloadCaveats(report)] : context), ...growthCaveats(report)],
   };
+}
+
+/** How the digest marks what cannot be compared, and a figure of a week that has not ended. */
+export const NO_CHANGE = '–';
+export const PARTIAL = '(partial)';
+const PARTIAL_WEEK = '(partial week)';
+
+function at(report: WeeklyReport, iso: string): string {
+  return DateTime.fromISO(iso, { zone: 'utc' }).setZone(report.timezone).toFormat('ccc MMM d HH:mm');
+}
+
+/** A day of a partial week: over, in progress when the report was made, or still to come. */
+export function dayState(report: WeeklyReport, date: string): 'past' | 'today' | 'future' {
+  if (!report.partial) return 'past';
+  const today = DateTime.fromISO(report.generatedAt, { zone: 'utc' }).setZone(report.timezone).toISODate()!;
+  return date < today ? 'past' : date === today ? 'today' : 'future';
 }
 
 /** The week's first and last event time, in the report's timezone. */

@@ -32,7 +32,7 @@ export function growthCsvTables(report: WeeklyReport): Record<string, Table> {
     // Small cells folded into other / left empty (src/reports/privacy.ts).
     'versions.csv': {
       header: ['version', 'users', 'share'],
-      rows: combineVersions(g.versions, k).map((v) => [v.version, v.users, v.share]),
+      rows: combineVersions(g.versions, k).map((v) => (v.suppressed ? [v.version, null, null] : [v.version, v.users, v.share])),
     },
     'releases.csv': {
       header: ['version', 'first_seen', 'reached_half', 'days_to_half', 'installations', 'share', 'updates'],

@@ -12,7 +12,7 @@ import type { WeeklyReport } from '../reports/weekly-report.ts';
 import { SUMMARY_METRICS, figure, type Figure } from '../reports/weekly-report.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
 import type { Chart } from './charts.ts';
-import { formatChange, formatInt, formatPercent, weeklyDigest, type Digest, type DigestTable } from './digest.ts';
+import { formatChange, formatInt, formatPercent, NO_CHANGE, PARTIAL, weeklyDigest, type Digest, type DigestTable } from './digest.ts';
 import { formatNumber } from './csv.ts';
 
 export function escapeHtml(text: string): string {
@@ -154,17 +154,19 @@ function fromDigest(t: DigestTable, id: string): PageTable {
 function summaryTable(report: WeeklyReport): PageTable {
   const fmt = (metric: string, n: number) =>
     metric === 'stickiness' ? formatPercent(n) : metric === 'avg_dau' ? n.toFixed(1) : formatInt(n);
-  const row = (metric: string, f: Figure) => [
+  const partial = (text: string) => (report.partial ? `${text} ${PARTIAL}` : text);
+  // Between weeks not both fully covered no change is claimed: "–" (the warning above says why).
+  const row = (metric: string, f: Figure, comparable: boolean) => [
     { text: metric },
-    { text: fmt(metric, f.value), value: f.value },
+    { text: partial(fmt(metric, f.value)), value: f.value },
     { text: fmt(metric, f.previous), value: f.previous },
-    { text: f.change === null ? '' : formatChange(f), value: f.change },
+    { text: !comparable ? NO_CHANGE : f.change === null ? '' : formatChange(f), value: comparable ? f.change : null },
   ];
-  const rows = SUMMARY_METRICS.map((m) => row(m, report.summary[m]));
+  const rows = SUMMARY_METRICS.map((m) => row(m, report.summary[m], report.comparison.comparable));
   const dl = report.downloads;
   if (dl) {
-    rows.push(row('downloads', figure(dl.totals.downloads, dl.totals.previousDownloads)));
-    rows.push(row('updates', figure(dl.totals.updates, dl.totals.previousUpdates)));
+    rows.push(row('downloads', figure(dl.totals.downloads, dl.totals.previousDownloads), true));
+    rows.push(row('updates', figure(dl.totals.updates, dl.totals.previousUpdates), true));
   }
   return { id: 'summary', csv: 'summary.csv', header: ['metric', 'value', 'previous', 'change'], numeric: [false, true, true, true], rows };
 }
@@ -202,11 +204,23 @@ function logFilesTable(report: WeeklyReport): PageTable | undefined {
   };
 }
 
+/**
+ * Marks a page as ours: index.html is rewritten only when it is absent or carries this (src/sinks/html.ts),
+ * so a page someone else put above --out is never overwritten.
+ */
+export const GENERATOR_MARK = '<meta name="generator" content="connect-metrics">';
+
+/** Whether an existing page was written by connect-metrics (this version, or one from before the mark). */
+export function isOurPage(html: string): boolean {
+  return html.includes(GENERATOR_MARK) || (html.includes('<title>Teleport Connect usage · all weeks</title>') && html.includes("table.sortable"));
+}
+
 function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+${GENERATOR_MARK}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <title>${escapeHtml(title)}</title>
@@ -274,8 +288,17 @@ export interface IndexEntry {
   events: number;
   downloads: number | null;
   incomplete: boolean;
-  /** The report's own 12-week WAU trend: the index's chart reaches back further than the folders. */
+  /** The week is fully covered by its data (src/reports/coverage.ts): only such weeks are compared. */
+  covered: boolean;
+  /** The week had not ended when its report was made (--allow-incomplete). */
+  partial: boolean;
+  /** The report's own 12-week WAU trend (covered weeks only): the index's chart reaches back further than the folders. */
   trend: Array<{ week: string; wau: number }>;
+}
+
+/** What the index says beside a week's label. */
+function labelNote(e: IndexEntry): string {
+  return e.partial ? ` ${PARTIAL}` : !e.covered ? ' (not fully covered)' : e.incomplete ? ' (incomplete?)' : '';
 }
 
 /** index.html: every week found in the output root, newest first, with the WAU trend across all of them. */
@@ -285,6 +308,9 @@ export function indexPage(entries: readonly IndexEntry[], chart: Chart | undefin
     const prev = sorted[i + 1];
     const cur = sorted[i]!;
     if (!prev || prev.timezone !== cur.timezone || prev.source !== cur.source) return { text: '', value: null };
+    // Adjacent weeks only, both fully covered (src/reports/coverage.ts), or no change is claimed.
+    const adjacent = Date.parse(cur.start) - Date.parse(prev.start) <= 8 * 86_400_000;
+    if (!adjacent || !cur.covered || !prev.covered) return { text: NO_CHANGE, value: null };
     const f = figure(cur.wau, prev.wau);
     return { text: f.change === null ? '' : formatChange(f), value: f.change };
   };
@@ -293,7 +319,7 @@ export function indexPage(entries: readonly IndexEntry[], chart: Chart | undefin
     header: ['week', 'starts', 'WAU', 'WAU change', 'avg DAU', 'stickiness', 'events', 'downloads', 'timezone', 'source'],
     numeric: [false, false, true, true, true, true, true, true, false, false],
     rows: sorted.map((e, i) => [
-      { text: e.label + (e.incomplete ? ' (incomplete?)' : '') },
+      { text: e.label + labelNote(e) },
       { text: e.start.slice(0, 10) },
       { text: formatInt(e.wau), value: e.wau },
       change(i),
@@ -308,7 +334,7 @@ export function indexPage(entries: readonly IndexEntry[], chart: Chart | undefin
   // Week labels link to their pages; the table helper escapes text, so links are put in afterwards.
   let html = tableHtml(table);
   for (const e of sorted) {
-    const label = escapeHtml(e.label + (e.incomplete ? ' (incomplete?)' : ''));
+    const label = escapeHtml(e.label + labelNote(e));
     html = html.replace(`<td>${label}</td>`, `<td><a href="${escapeHtml(e.href)}/report.html">${label}</a></td>`);
   }
   const body = [

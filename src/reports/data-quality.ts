@@ -11,7 +11,11 @@ export interface DataQuality {
     records: number;
     accepted: number;
     rejected: Record<RejectReason, number>;
-    examples: Array<{ line: number; reason: RejectReason; text: string }>;
+    /**
+     * Where the first rejected records are: file, line, reason. Never the line itself: a rejected
+     * record still carries a distinct_id and the anonymized tp.* hashes, which no output may hold.
+     */
+    examples: Array<{ file: string; line: number; reason: RejectReason }>;
   }>;
   /** Files in the named folders that are not event files (skipped, listed so nothing vanishes unseen). */
   ignoredFiles: string[];
@@ -32,7 +36,14 @@ export function dataQualityFromFiles(files: LoadedFile[], ignoredFiles: string[]
   }
   return {
     origin: 'export files',
-    files: files.map((f) => ({ path: f.path, format: f.format, records: f.records, accepted: f.accepted, rejected: f.rejected, examples: f.examples })),
+    files: files.map((f) => ({
+      path: f.path,
+      format: f.format,
+      records: f.records,
+      accepted: f.accepted,
+      rejected: f.rejected,
+      examples: f.examples.map((e) => ({ file: f.path, line: e.line, reason: e.reason })),
+    })),
     ignoredFiles,
     records,
     rejected,

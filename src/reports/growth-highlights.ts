@@ -6,13 +6,14 @@
 import { directionOf, MIN_USERS, weeklyHighlights, type Direction, type Highlight } from './highlights.ts';
 import type { GrowthSection } from './growth.ts';
 import type { WeeklyReport } from './weekly-report.ts';
+import type { WeekCoverage } from './coverage.ts';
 
 const pct = (x: number) => `${Math.round(Math.abs(x) * 100)}%`;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** Every highlight of a report: the weekly ones, then growth. */
 export function reportHighlights(report: WeeklyReport): Highlight[] {
-  return [...weeklyHighlights(report), ...(report.growth ? growthHighlights(report.growth) : [])];
+  return [...weeklyHighlights(report), ...(report.growth ? growthHighlights(report.growth, report.coverage) : [])];
 }
 
 function change(value: number, previous: number): number | null {
@@ -33,11 +34,31 @@ function movement(label: string, value: number, previous: number, d: Direction, 
   }
 }
 
-export function growthHighlights(g: GrowthSection): Highlight[] {
+/**
+ * `coverage`: the report's week coverage (src/reports/coverage.ts). A week-over-week growth figure
+ * involves the report week, the week before and, for the week before's dormant count and the cohort
+ * before, the week before that: each must be fully covered, or no change is called (a partly covered
+ * week is not a point of a trend). Without it every week counts as covered.
+ */
+export function growthHighlights(g: GrowthSection, coverage: readonly WeekCoverage[] = []): Highlight[] {
   const out: Highlight[] = [];
   const cur = g.lifecycle.at(-1)!;
   const prev = g.lifecycle.at(-2)!;
-  if (cur.new === null || prev.new === null || cur.dormant === null || prev.dormant === null) {
+  const byMonday = new Map(coverage.map((c) => [c.monday, c]));
+  const notCovered = g.weeks
+    .slice(-3)
+    .map((w) => byMonday.get(w))
+    .filter((c): c is WeekCoverage => c !== undefined && !c.covered);
+  if (notCovered.length && cur.new !== null && prev.new !== null) {
+    out.push({
+      subject: 'lifecycle-coverage',
+      direction: 'too-few',
+      change: null,
+      text:
+        `Growth: no week-over-week change is called, as ${notCovered.map((c) => `${c.label} (${c.reasons.join('; ')})`).join(' and ')} ` +
+        `${notCovered.length === 1 ? 'is' : 'are'} not fully covered by the data.`,
+    });
+  } else if (cur.new === null || prev.new === null || cur.dormant === null || prev.dormant === null) {
     const week = g.firstCoveredWeek ?? cur.week;
     out.push({
       subject: 'lifecycle-history',
@@ -63,7 +84,7 @@ export function growthHighlights(g: GrowthSection): Highlight[] {
     let text = `${pct(share)} of the ${int(last.size)} installations first seen in the week of ${last.cohort} came back the week after`;
     let d: Direction = 'too-few';
     let c: number | null = null;
-    if (before && before.size !== null && before.shares[0] !== null) {
+    if (before && before.size !== null && before.shares[0] !== null && notCovered.length === 0) {
       d = directionOf(share, before.shares[0]!, last.size, before.size);
       c = change(share, before.shares[0]!);
       const was = `${pct(before.shares[0]!)} for the cohort before`;

@@ -66,6 +66,12 @@ function movedMost(rows: Row[]): (Row & { change: number | null; direction: Dire
 export function weeklyHighlights(report: WeeklyReport): Highlight[] {
   const s = report.summary;
   const out: Highlight[] = [];
+  if (!report.comparison.comparable) {
+    // No highlight compares two weeks when either is not fully covered (src/reports/coverage.ts).
+    out.push({ subject: 'comparison', direction: 'too-few', change: null, text: `No week-over-week change is called: ${report.comparison.reason}.` });
+    out.push(...historyHighlights(report));
+    return out;
+  }
   const wauDir = directionOf(s.wau.value, s.wau.previous, s.wau.value, s.wau.previous);
   out.push({ subject: 'wau', direction: wauDir, change: s.wau.change, text: figureText('Weekly active installations', s.wau, wauDir, int) });
   const dauDir = directionOf(s.avg_dau.value, s.avg_dau.previous, s.wau.value, s.wau.previous);
@@ -90,14 +96,30 @@ export function weeklyHighlights(report: WeeklyReport): Highlight[] {
   moved('feature', 'Feature', report.features.map((f) => ({ name: f.feature, users: f.users, previousUsers: f.previous.users })));
   moved('protocol', 'Protocol', report.protocols.map((p) => ({ name: p.protocol, users: p.users, previousUsers: p.previous.users })));
   moved('platform', 'Platform', report.platforms.map((p) => ({ name: p.os, users: p.users, previousUsers: p.previous.users })));
+  out.push(...historyHighlights(report));
+  return out;
+}
 
+/** The 12-week trend and the new events. */
+function historyHighlights(report: WeeklyReport): Highlight[] {
+  const out: Highlight[] = [];
+  const k = report.privacy.k;
   if (!report.historyCovered) {
     out.push({ subject: 'history', direction: 'too-few', change: null, text: 'The data covers less than 12 weeks: no 12-week trend and no "new event" is called.' });
     return out;
   }
   const first = report.trend[0];
   const last = report.trend.at(-1);
-  if (first && last && report.trend.length >= 12) {
+  // A partly covered week is not a point of a trend: its ends must both be fully covered.
+  const uncovered = [first, last].filter((t) => t && !t.covered).map((t) => t!.week);
+  if (first && last && report.trend.length >= 12 && uncovered.length) {
+    out.push({
+      subject: 'trend',
+      direction: 'too-few',
+      change: null,
+      text: `No 12-week trend is called: the week of ${[...new Set(uncovered)].join(' and the week of ')} is not fully covered by the data.`,
+    });
+  } else if (first && last && report.trend.length >= 12) {
     const d = directionOf(last.wau, first.wau, last.wau, first.wau);
     const change = first.wau === 0 ? null : last.wau / first.wau - 1;
     const span = `${int(first.wau)} in the week of ${first.week} → ${int(last.wau)}`;

@@ -61,3 +61,17 @@ export function dayRange(from: string, to: string, timezone: string): { from: st
   if (end <= start) throw new UsageError(`--to ${to} must be after --from ${from}`);
   return { from: toInstant(start), to: toInstant(end) };
 }
+
+/**
+ * A week that has not ended (the current one, a future one) has no complete figures: refused as a
+ * usage error naming the last complete week, unless a partial week is asked for on purpose
+ * (`--allow-incomplete`; the report then marks every figure of it "partial").
+ */
+export function requireEnded(week: Week, now: Date, options: { allowIncomplete?: boolean | undefined; flag?: string } = {}): void {
+  if (options.allowIncomplete || week.end.toMillis() <= now.getTime()) return;
+  const last = parseWeek('last', week.timezone, now).label;
+  const when = week.start.toMillis() > now.getTime() ? 'has not begun' : 'has not ended';
+  throw new UsageError(`${options.flag ?? '--week'} ${week.label}: the week ${when} (${week.timezone}); the last complete week is ${last}`, {
+    hint: `try --week ${last}, or add --allow-incomplete to report the week so far (marked partial)`,
+  });
+}

@@ -35,6 +35,11 @@ export function privacyFootnote(k: number): string {
  * with a row already named `other`, if the data has one). `other`'s users are the sum of the folded
  * rows' users: an installation in two folded rows counts twice, as the rows' own sum would; its
  * share is those users over `active` (the week's active installations).
+ *
+ * `other` is a cell too: when it holds 1 to k-1 installations (one small row alone would reappear
+ * as `other,1`) it is `suppressed`, written with no figures, as the digest shows it `<k`. (Folding
+ * the next smallest row in instead would make the CSV disagree with the page, which shows that row,
+ * and the two together would give the small cell away.)
  */
 function foldSmall<R extends { users: number }>(
   rows: readonly R[],
@@ -42,19 +47,23 @@ function foldSmall<R extends { users: number }>(
   active: number,
   name: (r: R) => string,
   make: (folded: readonly R[], users: number, share: number) => R,
-): R[] {
+): Array<R & { suppressed?: boolean }> {
   const small = rows.filter((r) => isSmall(r.users, k) && name(r) !== 'other');
-  if (small.length === 0) return [...rows];
   const existing = rows.find((r) => name(r) === 'other');
+  if (small.length === 0 && !(existing && isSmall(existing.users, k))) return [...rows];
   const folded = [...small, ...(existing ? [existing] : [])];
   const users = folded.reduce((s, r) => s + r.users, 0);
-  return [...rows.filter((r) => !folded.includes(r)), make(folded, users, active === 0 ? 0 : users / active)];
+  const other = make(folded, users, active === 0 ? 0 : users / active);
+  return [...rows.filter((r) => !folded.includes(r)), isSmall(users, k) ? { ...other, suppressed: true } : other];
 }
+
+/** A catch-all `other` row under k: written with no figures. */
+export type Suppressed = { suppressed?: boolean };
 
 const sumEvents = (rows: readonly { events: number }[]) => rows.reduce((s, r) => s + r.events, 0);
 const NO_PREVIOUS = { events: 0, users: 0, share: 0 };
 
-export function combineFeatures(rows: readonly FeatureRow[], k: number, wau: number): FeatureRow[] {
+export function combineFeatures(rows: readonly FeatureRow[], k: number, wau: number): Array<FeatureRow & Suppressed> {
   return foldSmall(rows, k, wau, (r) => r.feature, (folded, users, share) => ({
     feature: 'other',
     catalogued: false,
@@ -65,27 +74,35 @@ export function combineFeatures(rows: readonly FeatureRow[], k: number, wau: num
   }));
 }
 
-export function combineProtocols(rows: readonly ProtocolRow[], k: number, wau: number): ProtocolRow[] {
+export function combineProtocols(rows: readonly ProtocolRow[], k: number, wau: number): Array<ProtocolRow & Suppressed> {
   return foldSmall(rows, k, wau, (r) => r.protocol, (folded, users, share) => ({ protocol: 'other', events: sumEvents(folded), users, share, previous: NO_PREVIOUS }));
 }
 
 /**
  * Platforms keep their fixed rows (macos, windows, linux, other, unknown). A small named row is
  * added to `other` and left with no figures (`null`): the row stays so the file keeps its shape.
+ * When `other` then holds 1 to k-1 installations it has no figures either (as foldSmall).
  */
 export function combinePlatforms(
   rows: readonly PlatformRow[],
   k: number,
   wau: number,
 ): Array<{ os: PlatformRow['os']; users: number | null; share: number | null }> {
-  const small = rows.filter((r) => r.os !== 'other' && isSmall(r.users, k));
-  const extraUsers = small.reduce((s, r) => s + r.users, 0);
+  const folded = catchAll(rows.map((r) => ({ name: r.os, users: r.users })), k);
   return rows.map((r) => {
-    if (small.includes(r)) return { os: r.os, users: null, share: null };
-    if (r.os !== 'other' || extraUsers === 0) return { os: r.os, users: r.users, share: r.share };
-    const users = r.users + extraUsers;
-    return { os: r.os, users, share: wau === 0 ? 0 : users / wau };
+    if (r.os === 'other') return folded.other === null ? { os: r.os, users: null, share: null } : { os: r.os, users: folded.other, share: wau === 0 ? 0 : folded.other / wau };
+    return folded.hidden.has(r.os) ? { os: r.os, users: null, share: null } : { os: r.os, users: r.users, share: r.share };
   });
+}
+
+/**
+ * Fixed rows with one `other` (platforms, new installations by OS): which named rows are hidden and
+ * what `other` holds: small named rows are added to it, and it is null (hidden too) when it is small.
+ */
+function catchAll(rows: ReadonlyArray<{ name: string; users: number }>, k: number): { hidden: Set<string>; other: number | null } {
+  const hidden = new Set(rows.filter((r) => r.name !== 'other' && isSmall(r.users, k)).map((r) => r.name));
+  const other = rows.reduce((s, r) => s + (r.name === 'other' || hidden.has(r.name) ? r.users : 0), 0);
+  return { hidden, other: isSmall(other, k) ? null : other };
 }
 
 /**
@@ -98,10 +115,12 @@ export function privacySafeReport(report: WeeklyReport): WeeklyReport {
   const wau = report.summary.wau.value;
   const prev = <R extends { previous: { users: number; share: number } }>(r: R): R =>
     isSmall(r.previous.users, k) ? { ...r, previous: { ...r.previous, users: 0, share: 0, events: 0 }, previousSuppressed: true } : r;
+  // An `other` under k carries no figures either.
+  const hide = <R extends { users: number; share: number; events: number; suppressed?: boolean }>(r: R): R => (r.suppressed ? { ...r, users: 0, share: 0, events: 0 } : r);
   return {
     ...report,
-    features: combineFeatures(report.features, k, wau).map(prev),
-    protocols: combineProtocols(report.protocols, k, wau).map(prev),
+    features: combineFeatures(report.features, k, wau).map(hide).map(prev),
+    protocols: combineProtocols(report.protocols, k, wau).map(hide).map(prev),
     platforms: combinePlatforms(report.platforms, k, wau).map((p, i) => {
       const orig = report.platforms[i]!;
       const row = { ...orig, users: p.users ?? 0, share: p.share ?? 0, ...(p.users === null ? { suppressed: true } : {}) };
@@ -113,25 +132,28 @@ export function privacySafeReport(report: WeeklyReport): WeeklyReport {
 }
 
 /** Versions of the week: small versions (unknown included) folded into one `other` row at the end. */
-export function combineVersions(rows: readonly VersionShare[], k: number): VersionShare[] {
+export function combineVersions(rows: readonly VersionShare[], k: number): Array<VersionShare & Suppressed> {
   const active = rows.reduce((s, r) => s + r.users, 0);
   return foldSmall(rows, k, active, (r) => r.version, (_, users, share) => ({ version: 'other', users, share }));
 }
 
 /**
  * New installations per OS and week: a small cell keeps its row with no figure (null) and its
- * installations are added to the same week's `other`, as in platforms.csv.
+ * installations are added to the same week's `other`, as in platforms.csv; an `other` that is then
+ * small is left with no figure too (one new Linux installation never reappears as `other,1`).
  */
 export function combineNewInstallations(rows: readonly DownloadsVsNew[], k: number): DownloadsVsNew[] {
-  const moved = new Map<string, number>();
-  const out = rows.map((r) => {
-    if (r.os !== 'other' && r.newInstallations !== null && isSmall(r.newInstallations, k)) {
-      moved.set(r.week, (moved.get(r.week) ?? 0) + r.newInstallations);
-      return { ...r, newInstallations: null, suppressed: true };
-    }
-    return r;
+  const byWeek = new Map<string, { hidden: Set<string>; other: number | null }>();
+  for (const week of new Set(rows.map((r) => r.week))) {
+    const cells = rows.filter((r) => r.week === week && r.newInstallations !== null).map((r) => ({ name: r.os, users: r.newInstallations! }));
+    byWeek.set(week, catchAll(cells, k));
+  }
+  return rows.map((r) => {
+    if (r.newInstallations === null) return r;
+    const f = byWeek.get(r.week)!;
+    if (r.os === 'other') return f.other === null ? { ...r, newInstallations: null, suppressed: true } : { ...r, newInstallations: f.other };
+    return f.hidden.has(r.os) ? { ...r, newInstallations: null, suppressed: true } : r;
   });
-  return out.map((r) => (r.os === 'other' && r.newInstallations !== null && moved.has(r.week) ? { ...r, newInstallations: r.newInstallations + moved.get(r.week)! } : r));
 }
 
 /** Releases run by fewer than k installations show no installation count or share. */
@@ -139,12 +161,14 @@ export function suppressReleases(rows: readonly ReleaseAdoption[], k: number): A
   return rows.map((r) => (isSmall(r.installations, k) ? { ...r, installations: null, share: null } : r));
 }
 
+const hideVersion = (v: VersionShare & Suppressed): VersionShare & Suppressed => (v.suppressed ? { ...v, users: 0, share: 0 } : v);
+
 /** The growth section as it may leave the machine: breakdowns combined, small adoption points dropped. */
 export function privacySafeGrowth(g: GrowthSection, k: number): GrowthSection {
   return {
     ...g,
-    versions: combineVersions(g.versions, k),
-    versionTrend: g.versionTrend.map((w) => ({ ...w, versions: combineVersions(w.versions, k) })),
+    versions: combineVersions(g.versions, k).map(hideVersion),
+    versionTrend: g.versionTrend.map((w) => ({ ...w, versions: combineVersions(w.versions, k).map(hideVersion) })),
     releases: g.releases.map((r) => (isSmall(r.installations, k) ? { ...r, installations: 0, share: 0, suppressed: true } : r)),
     adoption: g.adoption.filter((p) => !isSmall(p.installations, k)),
     downloadsVsNew: combineNewInstallations(g.downloadsVsNew, k),

@@ -12,11 +12,12 @@ import type protocol_usage from '../queries/protocol_usage.ts';
 import type platform_share from '../queries/platform_share.ts';
 import type event_first_seen from '../queries/event_first_seen.ts';
 import type { Catalog } from '../config/catalog.ts';
-import type { Week } from './period.ts';
+import { weekStarting, type Week } from './period.ts';
 import type { DataQuality } from './data-quality.ts';
 import type { DownloadsSection } from './downloads.ts';
 import { DEFAULT_PRIVACY_K } from './privacy.ts';
-import { buildGrowth, type GrowthRow, type GrowthSection, type VersionRow } from './growth.ts';
+import { buildGrowth, GROWTH_WEEKS, type GrowthRow, type GrowthSection, type VersionRow } from './growth.ts';
+import { compareWeeks, coveredChange, weekCoverage, type Comparison, type WeekCoverage } from './coverage.ts';
 
 export interface WeeklyResults {
   daily: Array<RowOf<typeof active_users_daily>>;
@@ -31,7 +32,10 @@ export interface WeeklyResults {
   versions?: VersionRow[];
 }
 
-/** A figure with last week's value; `change` = value / previous - 1, null when previous is 0. */
+/**
+ * A figure with last week's value; `change` = value / previous - 1, null when previous is 0 or when
+ * either week is not fully covered (src/reports/coverage.ts; the report's `comparison` says why).
+ */
 export interface Figure {
   value: number;
   previous: number;
@@ -95,8 +99,20 @@ export interface WeeklyReport {
   dataQuality: DataQuality;
   /** Present when the report was given CDN logs (--downloads). */
   downloads?: DownloadsSection;
-  /** WAU of each of the last 12 weeks the data covers (oldest first), for the trend line. */
-  trend: Array<{ week: string; wau: number }>;
+  /**
+   * WAU of each of the last 12 weeks with data (oldest first), for the trend line; `covered` false
+   * for a week the data does not fully cover (src/reports/coverage.ts): not a point of a trend.
+   */
+  trend: Array<{ week: string; wau: number; covered: boolean }>;
+  /** Coverage of the 12 weeks to the report week (oldest first; the last is the report week). */
+  coverage: WeekCoverage[];
+  /** Whether the report week may be compared with the week before (both fully covered), and why not. */
+  comparison: Comparison;
+  /**
+   * The week had not ended when the report was made (`--allow-incomplete`): every figure of it is
+   * partial, up to `generatedAt`.
+   */
+  partial: boolean;
   /** Whether the data reaches back over the whole trend window (else no trend and no "new" is claimed). */
   historyCovered: boolean;
   /** connect.* events first seen in the report week (the data reaching back over the look-back). */
@@ -170,13 +186,17 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
   const { week, previousWeek, results, catalog } = input;
   const cur = weekTotals(results, week);
   const prev = weekTotals(results, previousWeek);
+  const coverage = coverageOf(results, week);
+  const comparison = compareWeeks(coverage.at(-1)!, coverage.at(-2)!);
+  // Every change goes through the coverage rule; a new figure with a change does the same (coveredChange).
+  const fig = (value: number, previous: number): Figure => ({ value, previous, change: coveredChange(value, previous, comparison) });
   const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   const summary: Record<SummaryMetric, Figure> = {
-    wau: figure(cur.wau, prev.wau),
-    avg_dau: figure(avg(cur.dau), avg(prev.dau)),
-    peak_dau: figure(Math.max(...cur.dau), Math.max(...prev.dau)),
-    stickiness: figure(ratio(avg(cur.dau), cur.wau), ratio(avg(prev.dau), prev.wau)),
-    events: figure(cur.events, prev.events),
+    wau: fig(cur.wau, prev.wau),
+    avg_dau: fig(avg(cur.dau), avg(prev.dau)),
+    peak_dau: fig(Math.max(...cur.dau), Math.max(...prev.dau)),
+    stickiness: fig(ratio(avg(cur.dau), cur.wau), ratio(avg(prev.dau), prev.wau)),
+    events: fig(cur.events, prev.events),
   };
 
   const usage = <K extends string>(rows: Array<{ events: number; users: number } & Record<K, string>>, key: K, wau: number) => {
@@ -232,7 +252,10 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     platforms,
     dataQuality: input.dataQuality,
     ...(input.downloads ? { downloads: input.downloads } : {}),
-    ...history(results, week),
+    ...history(results, week, coverage),
+    coverage,
+    comparison,
+    partial: input.generatedAt.getTime() < week.end.toMillis(),
     completeness: completeness(results, week),
     privacy: { k: input.privacyK ?? DEFAULT_PRIVACY_K },
     ...(results.growth && results.versions
@@ -258,8 +281,11 @@ function median(xs: number[]): number | null {
  * first day with events), so data that starts recently does not drag the median down to zero.
  */
 function completeness(results: WeeklyResults, week: Week): Completeness {
-  const byDay = new Map(results.daily.map((r) => [r.day, r]));
-  const covered = results.daily.filter((r) => r.events > 0).reduce<string | undefined>((m, r) => (m === undefined || r.day < m ? r.day : m), undefined);
+  // The daily rows reach back over the 12 weeks (for coverage); this check keeps to its own window.
+  const windowStart = week.start.minus({ weeks: COMPLETENESS_WEEKS }).toISODate()!;
+  const daily = results.daily.filter((r) => r.day >= windowStart);
+  const byDay = new Map(daily.map((r) => [r.day, r]));
+  const covered = daily.filter((r) => r.events > 0).reduce<string | undefined>((m, r) => (m === undefined || r.day < m ? r.day : m), undefined);
   const withEvents = week.days.filter((d) => (byDay.get(d)?.events ?? 0) > 0);
   const suspectDays = week.days
     .map((date) => {
@@ -283,13 +309,14 @@ function completeness(results: WeeklyResults, week: Week): Completeness {
  * the look-back must fall in its first week, else "new" and the trend would only reflect where the
  * data starts.
  */
-function history(results: WeeklyResults, week: Week): Pick<WeeklyReport, 'trend' | 'historyCovered' | 'newEvents'> {
+function history(results: WeeklyResults, week: Week, coverage: WeekCoverage[]): Pick<WeeklyReport, 'trend' | 'historyCovered' | 'newEvents'> {
+  const coveredWeek = new Map(coverage.map((c) => [c.monday, c.covered]));
   const firstSeen = results.firstSeen ?? [];
   const lookbackStart = week.start.minus({ weeks: 12 }).toISODate()!;
   const lookbackFirstWeekEnd = week.start.minus({ weeks: 11 }).toISODate()!;
   const earliest = firstSeen.reduce<string | undefined>((m, r) => (m === undefined || r.first_seen < m ? r.first_seen : m), undefined);
   const historyCovered = earliest !== undefined && earliest >= lookbackStart && earliest < lookbackFirstWeekEnd;
-  const trend = results.weekly.filter((r) => r.week <= week.days[0]!).map((r) => ({ week: r.week, wau: r.active_users }));
+  const trend = results.weekly.filter((r) => r.week <= week.days[0]!).map((r) => ({ week: r.week, wau: r.active_users, covered: coveredWeek.get(r.week) ?? false }));
   const newEvents = historyCovered
     ? firstSeen
         .filter((r) => r.first_seen >= week.days[0]!)
@@ -297,4 +324,16 @@ function history(results: WeeklyResults, week: Week): Pick<WeeklyReport, 'trend'
         .sort((a, b) => (a.event < b.event ? -1 : 1))
     : [];
   return { trend, historyCovered, newEvents };
+}
+
+/**
+ * Coverage of the 12 weeks to the report week (oldest first), from the daily rows; installations
+ * first seen before the growth window (growth_weekly's row for the weeks before) show that the
+ * input starts before it even when the daily rows do not reach that far.
+ */
+function coverageOf(results: WeeklyResults, week: Week): WeekCoverage[] {
+  const windowStart = week.start.minus({ weeks: GROWTH_WEEKS - 1 });
+  const before = results.growth?.find((r) => r.week < windowStart.toISODate()! && r.new > 0);
+  const input = { days: results.daily, dataBefore: before ? windowStart.minus({ seconds: 1 }).toUTC().toISO()! : undefined };
+  return Array.from({ length: GROWTH_WEEKS }, (_, i) => weekCoverage(input, weekStarting(week.start.minus({ weeks: GROWTH_WEEKS - 1 - i }), week.timezone)));
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { WeeklyReport } from '../reports/weekly-report.ts';
 import { wauHistoryChart, type Chart } from '../render/charts.ts';
 import { privacySafeReport } from '../reports/privacy.ts';
-import { indexPage, reportPage, type IndexEntry } from '../render/html.ts';
+import { indexPage, isOurPage, reportPage, type IndexEntry } from '../render/html.ts';
 
 export async function writeReportPage(
   outDir: string,
@@ -25,7 +25,7 @@ export async function writeReportPage(
   await writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(privacySafeReport(report), null, 2) + '\n');
   if (options.index === false) return [page];
   const index = await writeIndex(dirname(outDir), logger);
-  return [page, index];
+  return index ? [page, index] : [page];
 }
 
 /** Reads one week folder's report.json into an index row; undefined when it is not a weekly report. */
@@ -45,11 +45,30 @@ function entryOf(folder: string, json: unknown): IndexEntry | undefined {
     events: s.events.value,
     downloads: r.downloads?.totals.downloads ?? null,
     incomplete: (r.completeness?.suspectDays.length ?? 0) > 0,
-    trend: Array.isArray(r.trend) ? r.trend.filter((t) => typeof t?.week === 'string' && typeof t?.wau === 'number') : [],
+    // Reports from before the coverage rule do not say: they are taken as they were shown then.
+    covered: Array.isArray(r.coverage) ? r.coverage.at(-1)?.covered === true : true,
+    partial: r.partial === true,
+    // A partly covered week is not a point of a trend (src/reports/coverage.ts).
+    trend: Array.isArray(r.trend) ? r.trend.filter((t) => typeof t?.week === 'string' && typeof t?.wau === 'number' && t.covered !== false) : [],
   };
 }
 
-export async function writeIndex(root: string, logger: Logger): Promise<string> {
+/**
+ * Rebuilds index.html in `root`, unless an index.html is there that we did not write (no generator
+ * mark): that one is left as it is, with a warning, and undefined is returned.
+ */
+export async function writeIndex(root: string, logger: Logger): Promise<string | undefined> {
+  const path = join(root, 'index.html');
+  let existing: string | undefined;
+  try {
+    existing = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (existing !== undefined && !isOurPage(existing)) {
+    logger.warn(`${path} was not written by connect-metrics: left as it is, and the index of all weeks not written there (move that file, or choose another --out)`);
+    return undefined;
+  }
   const entries: IndexEntry[] = [];
   const skipped: string[] = [];
   for (const d of await readdir(root, { withFileTypes: true })) {
@@ -80,10 +99,9 @@ export async function writeIndex(root: string, logger: Logger): Promise<string> 
   const same = byAge.filter((e) => newest && e.timezone === newest.timezone && e.source === newest.source);
   const series = new Map<string, number>();
   for (const e of same) for (const t of e.trend) series.set(t.week, t.wau);
-  for (const e of same) series.set(e.start.slice(0, 10), e.wau);
+  for (const e of same) if (e.covered && !e.partial) series.set(e.start.slice(0, 10), e.wau);
   const points = [...series.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([week, wau]) => ({ week, wau }));
   const chart = points.length >= 2 ? await wauHistoryChart(points) : undefined;
-  const path = join(root, 'index.html');
   await writeFileAtomic(path, indexPage(entries, chart, skipped));
   logger.debug(`index.html lists ${entries.length} weeks`, { root: basename(root) });
   return path;

@@ -4,11 +4,11 @@ import { ConfigError, ConnectMetricsError } from '../lib/errors.ts';
 import { deliverDigest } from './slack.ts';
 import { weeklyCharts } from '../render/charts.ts';
 import { writeFileAtomic } from '../lib/atomic-write.ts';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { weeklyDigest } from '../render/digest.ts';
 import { digestBlocks } from '../render/slack.ts';
 import { digestText } from '../render/text.ts';
-import { writeReportFiles } from './report-files.ts';
+import { filesOfEarlierRun, pruneStaleFiles, writeReportFiles } from './report-files.ts';
 import { privacySafeReport } from '../reports/privacy.ts';
 import { writeReportPage } from './html.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -115,6 +115,8 @@ export async function publishWeeklyReport(
   const files: string[] = [];
   const failures: Array<{ sink: SinkSpec; error: unknown }> = [];
 
+  const outDir = resolve(options.outDir);
+  const earlier = sinks.some((s) => s.type !== 'slack') ? await filesOfEarlierRun(outDir, options.logger) : [];
   for (const sink of sinks) {
     if (sink.type === 'slack') continue; // after the files, so a slow Slack never holds them up
     try {
@@ -139,6 +141,14 @@ export async function publishWeeklyReport(
     } catch (error) {
       failures.push({ sink, error });
       options.logger.error(`sink ${sinkLabel(sink)} failed: ${(error as Error).message}`);
+    }
+  }
+  if (sinks.some((s) => s.type !== 'slack')) {
+    // Files of an earlier run in this folder that this run did not produce go (src/sinks/report-files.ts).
+    try {
+      await pruneStaleFiles(outDir, earlier, files.map((f) => resolve(f)), { complete: failures.length === 0, logger: options.logger });
+    } catch (error) {
+      options.logger.warn(`could not remove files of an earlier run in ${options.outDir}: ${(error as Error).message}`);
     }
   }
   options.io.stdout(digestText(digest));

@@ -15,7 +15,8 @@
  * - A timestamp is usable when luxon parses it as ISO 8601 (an offset or `Z` is honoured).
  * - Events are in a day/week when start <= t < end (local midnights in the timezone).
  * - Ratios with a zero denominator (stickiness, adoption or share when WAU is 0) are null
- *   ("undefined"); `change` is null (empty) when `previous` is 0.
+ *   ("undefined"); `change` is null (empty) when `previous` is 0, or when the report week or the
+ *   week before is not fully covered (weekFullyCovered, issue 14).
  * - Ordering "ascending" for names is by UTF-16 code units (plain `<`).
  * Values are returned unrounded; the comparison rounds to 4 decimals.
  */
@@ -194,7 +195,7 @@ function ratio(n: number, d: number): number | null {
   return d === 0 ? null : n / d;
 }
 
-function change(value: number | null, previous: number | null): number | null {
+function changeOf(value: number | null, previous: number | null): number | null {
   if (value === null || previous === null || previous === 0) return null;
   return value / previous - 1;
 }
@@ -204,12 +205,31 @@ function byUsersThenName(a: { key: string; users: number }, b: { key: string; us
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+/**
+ * Issue 14's "fully covered": the connect.* events of the input start at or before the week's
+ * start, one falls in its first 24 hours, and each of its 7 local days has one. Plain loops over
+ * the events, not the daily rows the tool uses.
+ */
+export function weekFullyCovered(events: UsableEvent[], start: DateTime): boolean {
+  const connect = events.filter((e) => isConnectEvent(e.name));
+  if (connect.length === 0) return false;
+  let earliest = Infinity;
+  for (const e of connect) earliest = Math.min(earliest, e.ms);
+  const startMs = start.toMillis();
+  if (earliest > startMs) return false;
+  if (!connect.some((e) => e.ms >= startMs && e.ms < startMs + 24 * 3_600_000)) return false;
+  return weekDays(start).every((d) => connect.some((e) => e.ms >= d.startMs && e.ms < d.endMs));
+}
+
 export function weeklyReference(records: unknown[], week: string, timezone: string, catalog: Catalog): WeeklyTables {
   const events = usableEvents(records);
   const start = weekStart(week, timezone);
   const prevStart = start.minus({ weeks: 1 });
   const cur = weekActivity(events, start);
   const prev = weekActivity(events, prevStart);
+  // Changes only between fully covered weeks (issue 14): otherwise empty.
+  const comparable = weekFullyCovered(events, start) && weekFullyCovered(events, prevStart);
+  const change = (value: number | null, previous: number | null) => (comparable ? changeOf(value, previous) : null);
 
   // summary.csv
   const metrics: Array<[string, number | null, number | null]> = [
@@ -306,36 +326,36 @@ export function weeklyReference(records: unknown[], week: string, timezone: stri
 export function withPrivacy(tables: WeeklyTables, k: number): WeeklyTables {
   const wau = Number(tables.summary.rows.find((r) => r[0] === 'wau')![1]);
   const share = (users: number) => (wau === 0 ? 0 : users / wau);
+  const small = (u: number) => u >= 1 && u < k;
+  // Small rows (and a row named other) go into one other row at the end; an other of 1 to k-1
+  // installations is written empty (issue 14: no small cell reappears as other).
   const fold = (t: Table): Table => {
-    const keep: Cell[][] = [];
-    let events = 0;
-    let users = 0;
-    let folded = 0;
-    for (const row of t.rows) {
-      const u = Number(row[2]);
-      if (row[0] === 'other' || (u >= 1 && u < k)) {
-        events += Number(row[1]);
-        users += u;
-        if (row[0] !== 'other') folded++;
-      } else keep.push(row);
-    }
-    const hadOther = t.rows.some((r) => r[0] === 'other');
-    if (folded === 0 && !hadOther) return t;
-    if (folded === 0) return t;
-    return { header: t.header, rows: [...keep, ['other', events, users, share(users)]] };
+    const users = (row: Cell[]) => Number(row[2]);
+    const into = t.rows.filter((row) => row[0] === 'other' || small(users(row)));
+    if (!into.some((row) => row[0] !== 'other') && !into.some((row) => small(users(row)))) return t;
+    const sum = (rows: Cell[][], col: number) => rows.reduce((s, row) => s + Number(row[col]), 0);
+    const u = sum(into, 2);
+    const other: Cell[] = small(u) ? ['other', null, null, null] : ['other', sum(into, 1), u, share(u)];
+    return { header: t.header, rows: [...t.rows.filter((row) => !into.includes(row)), other] };
   };
-  let moved = 0;
-  const platformRows = tables.platforms.rows.map((row) => {
+  const hidden = new Set<string>();
+  let other = 0;
+  for (const row of tables.platforms.rows) {
     const u = Number(row[1]);
-    if (row[0] !== 'other' && u >= 1 && u < k) {
-      moved += u;
-      return [row[0]!, null, null, ...row.slice(3)];
+    if (row[0] === 'other') other += u;
+    else if (small(u)) {
+      hidden.add(String(row[0]));
+      other += u;
     }
-    return row;
-  });
+  }
+  const changed = hidden.size > 0 || small(other);
   const platforms = {
     header: tables.platforms.header,
-    rows: platformRows.map((row): Cell[] => (row[0] === "other" && moved > 0 ? ["other", Number(row[1]) + moved, share(Number(row[1]) + moved), ...row.slice(3)] : (row as Cell[]))),
+    rows: tables.platforms.rows.map((row): Cell[] => {
+      if (hidden.has(String(row[0]))) return [row[0]!, null, null, ...row.slice(3)];
+      if (row[0] === 'other' && changed) return small(other) ? ['other', null, null, ...row.slice(3)] : ['other', other, share(other), ...row.slice(3)];
+      return row;
+    }),
   };
   return { ...tables, features: fold(tables.features), protocols: fold(tables.protocols), platforms };
 }
