@@ -48,17 +48,15 @@ function openStream(r: Resolved): DemoStream {
 }
 
 /**
- * A day's rows in `_inserted_at` order: Connect's (`k`, an index into the store) merged with the side
- * streams' (`side`); at equal times Connect's come first.
+ * How many side rows go before Connect's row `k` of the day (`_inserted_at` order, Connect's first
+ * at equal times), given that `j` of them are already out; k = store.len: all the rest.
  */
-function* merged(batch: DayBatch): Generator<{ k: number; side?: undefined } | { k: -1; side: ExportRecord }> {
+function sideRowsBefore(batch: DayBatch, k: number, j: number): number {
   const { store, side } = batch;
-  let j = 0;
-  for (let k = 0; k < store.len; k++) {
-    while (j < side.length && side[j]!.inserted < store.inserted[k]!) yield { k: -1, side: side[j++]!.record };
-    yield { k };
-  }
-  while (j < side.length) yield { k: -1, side: side[j++]!.record };
+  if (k >= store.len) return side.length;
+  const t = store.inserted[k]!;
+  while (j < side.length && side[j]!.inserted < t) j++;
+  return j;
 }
 
 
@@ -70,7 +68,11 @@ export function generateDemoEvents(opts: DemoOptions): Iterable<ExportRecord> {
       const gen = openStream(r);
       for (const batch of gen.days()) {
         if (batch === null) continue;
-        for (const row of merged(batch)) yield row.side ?? gen.record(batch.store, row.k);
+        let j = 0;
+        for (let k = 0; k <= batch.store.len; k++) {
+          for (const end = sideRowsBefore(batch, k, j); j < end; j++) yield batch.side[j]!.record;
+          if (k < batch.store.len) yield gen.record(batch.store, k);
+        }
       }
     },
   };
@@ -128,22 +130,28 @@ export async function writeDemoExport(
       let out = Buffer.allocUnsafe(CHUNK_BYTES + MAX_LINE_BYTES);
       let off = 0;
       let p = 0;
-      for (const { k, side } of merged(batch)) {
-        if (side !== undefined) {
-          // Side rows are few: plain JSON (a line is far below MAX_LINE_BYTES).
-          off += out.write(JSON.stringify(side) + '\n', off, 'utf8');
+      let j = 0;
+      for (let k = 0; k <= store.len; k++) {
+        // Side rows are few: plain JSON (a line is far below MAX_LINE_BYTES).
+        for (const end = sideRowsBefore(batch, k, j); j < end; j++) {
+          off += out.write(JSON.stringify(batch.side[j]!.record) + '\n', off, 'utf8');
           totals.records++;
           totals.sideRecords++;
-        } else {
-          while (p < plan.length && plan[p]!.at === k) {
-            off += out.write(badLine(gen, store, k, plan[p]!.kind, badRng), off, 'latin1');
-            totals.badRecords++;
-            p++;
+          if (off >= CHUNK_BYTES) {
+            yield out.subarray(0, off);
+            out = Buffer.allocUnsafe(CHUNK_BYTES + MAX_LINE_BYTES);
+            off = 0;
           }
-          off = gen.encode(out, off, store, k);
-          totals.records++;
-          totals.duplicates += store.dup[k]!;
         }
+        if (k === store.len) break;
+        while (p < plan.length && plan[p]!.at === k) {
+          off += out.write(badLine(gen, store, k, plan[p]!.kind, badRng), off, 'latin1');
+          totals.badRecords++;
+          p++;
+        }
+        off = gen.encode(out, off, store, k);
+        totals.records++;
+        totals.duplicates += store.dup[k]!;
         if (off >= CHUNK_BYTES) {
           yield out.subarray(0, off);
           out = Buffer.allocUnsafe(CHUNK_BYTES + MAX_LINE_BYTES);
