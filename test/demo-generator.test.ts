@@ -5,6 +5,9 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { generateDemoEvents, writeDemoExport, type DemoOptions, type ExportRecord } from '../src/demo/generator.ts';
+import { writeDemoCdnLogs } from '../src/demo/cdn-logs.ts';
+import { downloadsReference, type CdnRecord } from './reference/downloads-reference.ts';
+import { parseCsv, runCli, tempDir, writeExport } from './helpers/fixtures.ts';
 
 const DAY = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -633,6 +636,95 @@ describe('demo tracking-plan violations', () => {
       expect(res.sideRecords).toBe(expected.filter((l) => (JSON.parse(l) as ExportRecord).event === 'tp.user.login' || kindsOf(JSON.parse(l) as ExportRecord).length > 0).length);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('demo CDN logs', () => {
+  /** Two weeks ending with 2026-W47, a release in each. */
+  const CDN: DemoOptions = { seed: 11, start: new Date('2026-11-09T00:00:00Z'), end: new Date('2026-11-23T00:00:00Z'), installations: 1500 };
+
+  /** A plain reading of legacy W3C files: the `#Fields` header names the tab-separated columns. */
+  const readLogs = async (files: string[]): Promise<CdnRecord[]> => {
+    const records: CdnRecord[] = [];
+    for (const f of files) {
+      let fields: string[] = [];
+      for (const line of gunzipSync(await readFile(f)).toString('utf8').split('\n')) {
+        if (line.startsWith('#Fields:')) fields = line.slice(8).trim().split(' ');
+        if (line === '' || line.startsWith('#')) continue;
+        const values = line.split('\t');
+        expect(values.length).toBe(fields.length);
+        records.push(Object.fromEntries(fields.map((name, k) => [name, values[k]])));
+      }
+    }
+    return records;
+  };
+
+  it('count, by the reader and by a plain reference, to what they were made to count', async () => {
+    const dir = await tempDir('demo-cdn-');
+    try {
+      const logs = await writeDemoCdnLogs(path.join(dir, 'cdn'), CDN);
+      expect(logs.files.length).toBe(14 * 2);
+      const records = await readLogs(logs.files);
+      expect(records.length).toBe(logs.lines);
+      const ref = downloadsReference(records, { week: '2026-W47', timezone: 'UTC' });
+      const previous = downloadsReference(records, { week: '2026-W46', timezone: 'UTC' });
+
+      // 1. The plain reference finds exactly the downloads and updates the generator meant.
+      const meant = [...logs.truth].map(([key, v]) => [...key.split('\t'), String(v.downloads), String(v.updates)]).sort();
+      const counted = [...previous.rows, ...ref.rows].map((r) => [r.date, r.platform, r.version, String(r.downloads), String(r.updates)]).sort();
+      expect(counted).toEqual(meant);
+      // ...with something to see: every platform, updates of both releases, and noise the rules drop.
+      expect(new Set(ref.rows.map((r) => r.platform))).toEqual(new Set(['macos', 'windows', 'linux']));
+      expect(ref.rows.filter((r) => r.version === '18.3.1').reduce((s, r) => s + r.updates, 0)).toBeGreaterThan(50);
+      expect(previous.rows.filter((r) => r.version === '18.3.0').reduce((s, r) => s + r.updates, 0)).toBeGreaterThan(50);
+      expect(ref.week.downloads).toBeGreaterThan(20);
+      // (`counted` holds the counted requests of every day in the logs, not only the week's.)
+      expect(records.length).toBeGreaterThan(1.5 * ref.counted.length);
+      expect(records.some((r) => r['cs-method'] === 'HEAD')).toBe(true);
+      expect(records.some((r) => r['sc-status'] === '206' && r['sc-range-start'] !== '0')).toBe(true);
+      expect(records.some((r) => String(r['cs-uri-stem']).includes('%2520'))).toBe(true);
+      const ids = records.map((r) => r['x-edge-request-id']);
+      expect(new Set(ids).size).toBeLessThan(ids.length); // some delivered twice
+
+      // 2. The project's reader, through the CLI, writes the same downloads.csv.
+      const events = path.join(dir, 'events');
+      await writeExport(path.join(events, 'e.jsonl'), [{ event: 'connect.cluster.login', distinct_id: 'inst-1', timestamp: '2026-11-17T10:00:00Z' }]);
+      const run = await runCli([
+        'report', '--week', '2026-W47', '--events', events, '--downloads', path.join(dir, 'cdn'),
+        '--out', path.join(dir, 'out'), '--data-dir', path.join(dir, 'data'), '--timezone', 'UTC',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const [header, ...rows] = parseCsv(await readFile(path.join(dir, 'out', 'downloads.csv'), 'utf8'));
+      expect(header).toEqual(['date', 'platform', 'version', 'downloads', 'updates']);
+      expect(rows).toEqual(ref.rows.map((r) => [r.date, r.platform, r.version, String(r.downloads), String(r.updates)]));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('are deterministic and follow the same installations as the events', async () => {
+    const [a, b] = [await tempDir('demo-cdn-a-'), await tempDir('demo-cdn-b-')];
+    try {
+      const small = { ...CDN, installations: 300 };
+      const x = await writeDemoCdnLogs(a, small);
+      const y = await writeDemoCdnLogs(b, small);
+      for (let k = 0; k < x.files.length; k++) expect(await readFile(y.files[k]!)).toEqual(await readFile(x.files[k]!));
+      // Every new opted-in installation that ran a build the CDN serves downloaded it first: the
+      // days of the events' first logins are days with downloads of that platform (or the day before).
+      const records = await readLogs(x.files);
+      const downloadDays = new Set(
+        records.filter((r) => r['cs(User-Agent)'] !== 'electron-builder' && r['sc-status'] === '200').map((r) => String(r['date'])),
+      );
+      const events = [...generateDemoEvents(small)];
+      const firstDay = new Map<string, string>();
+      for (const e of events) if (!firstDay.has(e.distinct_id)) firstDay.set(e.distinct_id, e.timestamp.slice(0, 10));
+      const newDays = [...firstDay.values()].filter((d) => d > '2026-11-10');
+      const covered = newDays.filter((d) => downloadDays.has(d) || downloadDays.has(new Date(Date.parse(d) - DAY).toISOString().slice(0, 10)));
+      expect(covered.length / newDays.length).toBeGreaterThan(0.9);
+    } finally {
+      await rm(a, { recursive: true, force: true });
+      await rm(b, { recursive: true, force: true });
     }
   });
 });
