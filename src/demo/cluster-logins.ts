@@ -28,8 +28,8 @@ const REPORTING_SHARE = 0.7;
 const OTHER_USERS_PER_CONNECT_USER = 1.0;
 const MAX_OTHER_USERS = 1023;
 /** Chance one of those logs in on a weekday / a weekend day. */
-const OTHER_LOGIN_WEEKDAY = 0.3;
-const OTHER_LOGIN_WEEKEND = 0.05;
+const OTHER_LOGIN_WEEKDAY = 0.15;
+const OTHER_LOGIN_WEEKEND = 0.03;
 /** Counters of ids that Connect's never reach (Connect's are below 2^31), so no id is shared by accident. */
 const SIDE_BASE = 0x80000000;
 
