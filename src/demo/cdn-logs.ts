@@ -182,12 +182,13 @@ function uncountedDownloads(pop: Population, startMs: number, endMs: number, rng
   let newOnes = 0;
   for (let i = 0; i < pop.n; i++) if (pop.created[i]! >= startMs) newOnes++;
   const n = Math.round(newOnes * UNCOUNTED_DOWNLOADS_PER_NEW);
-  const platforms: Platform[] = ['macos', 'macos', 'macos', 'windows', 'windows', 'linux'];
+  // About the OS mix of the installations, Linux mostly elsewhere (the APT repository).
+  const platforms: Platform[] = [...Array<Platform>(11).fill('macos'), ...Array<Platform>(6).fill('windows'), 'linux'];
   for (let k = 0; k < n; k++) {
     // Same shape as the installations' growth (more towards the end), working hours of some time zone.
     const ts = startMs + Math.floor(Math.sqrt(rng()) * (endMs - startMs));
     const platform = platforms[Math.floor(rng() * platforms.length)]!;
-    let newest = 5; // the newest build out before the range
+    let newest = APP_VERSIONS.indexOf(RELEASES[0]!.version) - 1; // the newest build out before the range
     RELEASES.forEach((rel, j) => {
       if (ts >= pop.releaseAt[j]!) newest = APP_VERSIONS.indexOf(rel.version);
     });

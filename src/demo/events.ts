@@ -253,11 +253,11 @@ export class DemoStream {
   private readonly ppCache = new Map<number, Buffer>();
   private readonly suffixCache = new Map<number, Buffer>();
   /**
-   * One 136-byte row per installation with everything `encode` reads, so that rendering rows in
+   * One 144-byte row per installation with everything `encode` reads, so that rendering rows in
    * `_inserted_at` order (random installations) touches two cache lines, not a dozen arrays:
    * bytes 0-86 `<distinct uuid>","person_id":"<person uuid>` (filled on first use), 87 filled flag,
    * 88 draft, 89 os, 90 arch, 91 os version, 92 app version, 93 job role,
-   * 96-107 three cluster ids (uint32), 112-119 upgrade time, 120-135 the releases' times (float64).
+   * 96-107 three cluster ids (uint32), 112-119 upgrade time, 120-143 the releases' times (float64).
    */
   private readonly rowU8: Uint8Array;
   private readonly rowU32: Uint32Array;
@@ -677,7 +677,7 @@ for (let draft = 0; draft < 2; draft++) {
 }
 const L_PERSON = latin1('","person_id":"');
 const ID_BYTES = 36 + L_PERSON.length + 36; // 87
-const ROW = 136;
+const ROW = 144;
 const R_FILLED = 87;
 const R_DRAFT = 88;
 const R_OS = 89;

@@ -33,31 +33,43 @@ const ARM_SHARE = [0.75, 0.05, 0.15, 0];
 export const ARCHS = ['x64', 'arm64'] as const;
 
 /** Builds out before the range (the first INSTALLED), then the releases inside it, in release order. */
-export const APP_VERSIONS = ['17.4.10', '17.5.4', '17.7.3', '18.0.2', '18.1.5', '18.2.1', '18.3.0', '18.3.1'];
+export const APP_VERSIONS = ['17.4.10', '17.5.4', '17.7.3', '18.0.2', '18.1.5', '18.2.1', '18.3.0', '18.3.1', '18.4.0'];
 const INSTALLED = 6;
 const INSTALLED_CUM = cumulative([6, 10, 16, 18, 25, 25]);
 /** Builds old enough to emit the draft-RFD event and property names (they never update). */
 export const DRAFT_VERSIONS = ['12.0.2', '12.0.5', '12.1.0'];
 
 /**
- * The releases inside the range: when each comes out (relative to the range), how many installations
- * ever take it and how long the updater takes on average. The first is out 8 weeks before the end of
- * a demo range (inside the report's 12 weeks, after its first covered week): it passes half of the
- * active installations. The second is a patch out 4 days before the end: still on its way up, with
- * many update fetches in the report week.
+ * The releases inside the range: when each comes out (relative to the range's end) and how many
+ * installations ever take it. The first is out 8 weeks before the end of a demo range (inside the
+ * report's 12 weeks, after its first covered week) and passes half of the active installations; a
+ * patch follows 3 weeks before the end; the last is out 4 days before the end: still on its way up,
+ * with many update fetches in the report week.
  */
 export const RELEASES = [
-  { version: APP_VERSIONS[INSTALLED]!, beforeEnd: 8 * WEEK, share: 0.85, meanDelay: 6 * DAY },
-  { version: APP_VERSIONS[INSTALLED + 1]!, beforeEnd: 4 * DAY, share: 0.85, meanDelay: 6 * DAY },
+  { version: APP_VERSIONS[INSTALLED]!, beforeEnd: 8 * WEEK, share: 0.85 },
+  { version: APP_VERSIONS[INSTALLED + 1]!, beforeEnd: 3 * WEEK, share: 0.8 },
+  { version: APP_VERSIONS[INSTALLED + 2]!, beforeEnd: 4 * DAY, share: 0.85 },
 ] as const;
+/**
+ * The updater's wait after a release: most installations take it within days (the app restarts
+ * often), a long tail weeks later (left running, or updates deferred), so update fetches go on
+ * between releases.
+ */
+const FAST_SHARE = 0.65;
+const FAST_MEAN = 4 * DAY;
+const SLOW_MEAN = 20 * DAY;
 export const RELEASE_INDEX = INSTALLED; // APP_VERSIONS index of RELEASES[0]
 
 /** Release times for a range: as RELEASES says when the range is long enough, else spread inside it (afternoons, UTC). */
 export function releaseTimes(startMs: number, endMs: number): number[] {
   const span = endMs - startMs;
+  let previous = -Infinity;
   return RELEASES.map((r, k) => {
-    const at = span > r.beforeEnd + WEEK ? endMs - r.beforeEnd : startMs + Math.floor(span * (0.3 + 0.5 * k));
-    return Math.floor(at / DAY) * DAY + 17 * HOUR;
+    const spread = startMs + Math.floor(span * (0.25 + (0.6 * k) / Math.max(1, RELEASES.length - 1)));
+    const at = Math.max(span > r.beforeEnd + WEEK ? endMs - r.beforeEnd : spread, previous + DAY);
+    previous = Math.floor(at / DAY) * DAY + 17 * HOUR;
+    return previous;
   });
 }
 
@@ -253,7 +265,7 @@ function assignVersions(p: Population, i: number, startMs: number, span: number,
   let from = created;
   for (let r = newest + 1; r < R; r++) {
     const take = rng() < RELEASES[r]!.share;
-    const wait = exponential(rng, RELEASES[r]!.meanDelay);
+    const wait = exponential(rng, rng() < FAST_SHARE ? FAST_MEAN : SLOW_MEAN);
     if (take) {
       const t = Math.max(p.releaseAt[r]!, from) + wait;
       p.release[i * R + r] = t;
