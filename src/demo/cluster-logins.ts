@@ -12,12 +12,12 @@
  * logins have no cluster counterpart. A person on two clusters has two hashes, one per cluster, as in
  * real data.
  */
-import type { DemoStream, ExportRecord, SideRow, SideStream } from './events.ts';
-import { userHash } from './events.ts';
+import type { DemoStream, SideRow, SideStream } from './events.ts';
+import { sideRow, userHash } from './events.ts';
 import { hash44, uuidFromCounter } from './ids.ts';
 import { CONNECTORS, type Population } from './population.ts';
 import { fmix32, makeRng, STREAM_CLUSTER, type Rng } from './random.ts';
-import { DAY, HOUR, iso, SECOND } from './time.ts';
+import { DAY, HOUR, SECOND } from './time.ts';
 
 export const CLUSTER_LOGIN_EVENT = 'tp.user.login';
 /** Connectors the cluster names; the others (local, passwordless) are local users: no property. */
@@ -101,21 +101,19 @@ export class ClusterLogins implements SideStream {
     const { salts } = this.gen;
     const properties: Record<string, unknown> = { 'tp.user_name': user };
     if (connector !== undefined) properties['tp.connector_type'] = connector;
-    const record: ExportRecord = {
-      uuid: uuidFromCounter((SIDE_BASE + this.seq++) >>> 0, salts.uuid),
-      event: CLUSTER_LOGIN_EVENT,
-      distinct_id: 'tp.' + uuidFromCounter(cluster, salts.account),
-      person_id: uuidFromCounter((SIDE_BASE + cluster) >>> 0, salts.personId),
-      properties,
-      person_properties: {},
-      elements_chain: '',
-      timestamp: iso(ts),
-      created_at: iso(created),
-      _inserted_at: iso(inserted),
-    };
+    const row = sideRow(
+      {
+        uuid: uuidFromCounter((SIDE_BASE + this.seq++) >>> 0, salts.uuid),
+        event: CLUSTER_LOGIN_EVENT,
+        distinctId: 'tp.' + uuidFromCounter(cluster, salts.account),
+        personId: uuidFromCounter((SIDE_BASE + cluster) >>> 0, salts.personId),
+        properties,
+      },
+      { ts, created, inserted },
+    );
     const day = Math.floor(inserted / DAY);
     const rows = this.pending.get(day);
-    if (rows === undefined) this.pending.set(day, [{ inserted, record }]);
-    else rows.push({ inserted, record });
+    if (rows === undefined) this.pending.set(day, [row]);
+    else rows.push(row);
   }
 }

@@ -74,6 +74,26 @@ export interface SideStream {
   day(dayStart: number): SideRow[];
 }
 
+/** A side stream's row: an event without person properties or elements, times as epoch ms. */
+export function sideRow(
+  row: { uuid: string; event: string; distinctId: string; personId: string; properties: Record<string, unknown> },
+  times: { ts: number; created: number; inserted: number },
+): SideRow {
+  const record: ExportRecord = {
+    uuid: row.uuid,
+    event: row.event,
+    distinct_id: row.distinctId,
+    person_id: row.personId,
+    properties: row.properties,
+    person_properties: {},
+    elements_chain: '',
+    timestamp: iso(times.ts),
+    created_at: iso(times.created),
+    _inserted_at: iso(times.inserted),
+  };
+  return { inserted: times.inserted, record };
+}
+
 /** One ingestion day: Connect rows 0..store.len-1 and the side streams' rows, each in `_inserted_at` order. */
 export interface DayBatch {
   dayStart: number;

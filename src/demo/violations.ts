@@ -8,11 +8,11 @@
  * Every offending value is obviously fake (`demo-...`, `example.com`): the demo must never show
  * something that reads like a real cluster or user name, even as an example of a leak.
  */
-import type { DemoStream, ExportRecord, SideRow, SideStream } from './events.ts';
-import { userHash } from './events.ts';
+import type { DemoStream, SideRow, SideStream } from './events.ts';
+import { sideRow, userHash } from './events.ts';
 import { uuidFromCounter } from './ids.ts';
 import { makeRng, STREAM_VIOLATIONS, type Rng } from './random.ts';
-import { DAY, HOUR, iso, MINUTE, SECOND } from './time.ts';
+import { DAY, HOUR, MINUTE, SECOND } from './time.ts';
 
 export const VIOLATION_KINDS = ['missing_required', 'not_allowed', 'wrong_type', 'not_anonymized', 'bad_distinct_id', 'unknown_event'] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
@@ -83,19 +83,14 @@ export class Violations implements SideStream {
         ...spec.set,
       };
       for (const key of spec.drop ?? []) delete properties[key];
-      const record: ExportRecord = {
+      const row = {
         uuid: uuidFromCounter((UUID_BASE + this.seq++) >>> 0, this.gen.salts.uuid),
         event: spec.event,
-        distinct_id: kind === 'bad_distinct_id' ? BAD_DISTINCT_IDS[turn % 2]! : this.gen.distinctId(i),
-        person_id: this.gen.personId(i),
+        distinctId: kind === 'bad_distinct_id' ? BAD_DISTINCT_IDS[turn % 2]! : this.gen.distinctId(i),
+        personId: this.gen.personId(i),
         properties,
-        person_properties: {},
-        elements_chain: '',
-        timestamp: iso(ts),
-        created_at: iso(created),
-        _inserted_at: iso(inserted),
       };
-      rows.push({ inserted, record });
+      rows.push(sideRow(row, { ts, created, inserted }));
     }
     return rows.sort((a, b) => a.inserted - b.inserted);
   }
