@@ -665,7 +665,7 @@ describe('demo CDN logs', () => {
     const dir = await tempDir('demo-cdn-');
     try {
       const logs = await writeDemoCdnLogs(path.join(dir, 'cdn'), CDN);
-      expect(logs.files.length).toBe(14 * 2);
+      expect(logs.files.length).toBe(14);
       const records = await readLogs(logs.files);
       expect(records.length).toBe(logs.lines);
       const ref = downloadsReference(records, { week: '2026-W47', timezone: 'UTC' });
@@ -726,6 +726,34 @@ describe('demo CDN logs', () => {
     } finally {
       await rm(a, { recursive: true, force: true });
       await rm(b, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('connect-metrics demo', () => {
+  it('reports its own CDN logs beside the events, with a release that reached half', async () => {
+    const dir = await tempDir('demo-cli-');
+    try {
+      const out = path.join(dir, 'out');
+      const run = await runCli(['demo', '--installations', '200', '--data-dir', path.join(dir, 'data'), '--out', out], { now: '2026-12-01T09:00:00Z' });
+      expect(run.code, run.stderr).toBe(0);
+      const csv = async (name: string): Promise<string[][]> => parseCsv(await readFile(path.join(out, name), 'utf8'));
+      // The generated logs were counted: downloads.csv has rows, the summary has both figures.
+      expect((await csv('downloads.csv')).length).toBeGreaterThan(5);
+      const summary = new Map((await csv('summary.csv')).map((r) => [r[0], r]));
+      expect(Number(summary.get('downloads')?.[1])).toBeGreaterThan(0);
+      expect(Number(summary.get('updates')?.[1])).toBeGreaterThan(0);
+      // A release of the last 12 weeks with its time to 50% and its update fetches.
+      const [header, ...releases] = await csv('releases.csv');
+      const col = (name: string): number => header!.indexOf(name);
+      const halfway = releases.filter((r) => r[col('days_to_half')] !== '');
+      expect(halfway.length).toBeGreaterThan(0);
+      expect(releases.some((r) => Number(r[col('updates')]) > 0)).toBe(true);
+      // The cached data has both kinds in their own folders.
+      const [cached] = await readdir(path.join(dir, 'data', 'demo'));
+      expect((await readdir(path.join(dir, 'data', 'demo', cached!))).sort()).toEqual(['.complete', 'cdn', 'events']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -18,8 +18,8 @@
  * `writeDemoCdnLogs` returns what it meant to count (downloads and updates per UTC day, platform and
  * version), so a test can hold both the reader and a plain reference counting to it. Every client
  * address is from the documentation range 2001:db8::/32, one per client, so no two clients merge.
- * CloudFront files hold one hour each (many per hour); the demo files hold twelve hours each to keep the
- * file count low (the reader never relies on names).
+ * CloudFront files hold one hour each (many per hour); a demo file holds a whole UTC day, named by its
+ * first hour, because staging costs per file (the reader never relies on names).
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -50,7 +50,7 @@ export interface CdnLogResult {
 const LINUX_FROM_CDN = 0.35;
 /** Downloads by people who never opt in, per opted-in new installation. */
 const UNCOUNTED_DOWNLOADS_PER_NEW = 1.0;
-const FILES_PER_DAY = 2;
+const FILES_PER_DAY = 1;
 const HOST = 'cdn.teleport.dev';
 const DISTRIBUTION = 'E2DEMOCONNECT0';
 
@@ -101,7 +101,7 @@ export async function writeDemoCdnLogs(dir: string, opts: DemoOptions): Promise<
   const files: string[] = [];
   let total = 0;
   // A day at a time (every record of a fetch falls on the fetch's day): memory holds one day of lines.
-  // Twelve-hour groups; a record delivered twice (~0.3%) also goes into the next group's file.
+  // A record delivered twice (~0.3%) is written again (in the next group's file when a day has several).
   let day = Math.floor(r.startMs / DAY);
   let groups: string[][] = newGroups();
   const flushDay = async (): Promise<void> => {
