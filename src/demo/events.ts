@@ -57,10 +57,14 @@ export interface ExportRecord {
   _inserted_at: string;
 }
 
-/** A row of a side stream, with its `_inserted_at` as epoch ms (the order rows are merged in). */
+/**
+ * A row of a side stream: its `_inserted_at` as epoch ms (the order rows are merged in) and its JSON
+ * line (held as text, not as an object: rows wait up to a day to be written, and a few hundred
+ * thousand live objects cost the garbage collector more than the text).
+ */
 export interface SideRow {
   inserted: number;
-  record: ExportRecord;
+  line: string;
 }
 
 /**
@@ -91,7 +95,7 @@ export function sideRow(
     created_at: iso(times.created),
     _inserted_at: iso(times.inserted),
   };
-  return { inserted: times.inserted, record };
+  return { inserted: times.inserted, line: JSON.stringify(record) + '\n' };
 }
 
 /** One ingestion day: Connect rows 0..store.len-1 and the side streams' rows, each in `_inserted_at` order. */

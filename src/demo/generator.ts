@@ -70,7 +70,7 @@ export function generateDemoEvents(opts: DemoOptions): Iterable<ExportRecord> {
         if (batch === null) continue;
         let j = 0;
         for (let k = 0; k <= batch.store.len; k++) {
-          for (const end = sideRowsBefore(batch, k, j); j < end; j++) yield batch.side[j]!.record;
+          for (const end = sideRowsBefore(batch, k, j); j < end; j++) yield JSON.parse(batch.side[j]!.line) as ExportRecord;
           if (k < batch.store.len) yield gen.record(batch.store, k);
         }
       }
@@ -134,7 +134,7 @@ export async function writeDemoExport(
       for (let k = 0; k <= store.len; k++) {
         // Side rows are few: plain JSON (a line is far below MAX_LINE_BYTES).
         for (const end = sideRowsBefore(batch, k, j); j < end; j++) {
-          off += out.write(JSON.stringify(batch.side[j]!.record) + '\n', off, 'utf8');
+          off += out.write(batch.side[j]!.line, off, 'utf8');
           totals.records++;
           totals.sideRecords++;
           if (off >= CHUNK_BYTES) {
