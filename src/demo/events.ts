@@ -278,7 +278,7 @@ export class DemoStream {
   private readonly suffixCache = new Map<number, Buffer>();
   /**
    * One 144-byte row per installation with everything `encode` reads, so that rendering rows in
-   * `_inserted_at` order (random installations) touches two cache lines, not a dozen arrays:
+   * `_inserted_at` order (random installations) touches two or three cache lines, not a dozen arrays:
    * bytes 0-86 `<distinct uuid>","person_id":"<person uuid>` (filled on first use), 87 filled flag,
    * 88 draft, 89 os, 90 arch, 91 os version, 92 app version, 93 job role,
    * 96-107 three cluster ids (uint32), 112-119 upgrade time, 120-143 the releases' times (float64).
