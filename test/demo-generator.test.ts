@@ -589,8 +589,8 @@ describe('demo tracking-plan violations', () => {
     for (const key of ['tp.cluster_name', 'tp.user_name']) if (key in p && !HASH44.test(String(p[key]))) out.push('not_anonymized');
     if (r.event === 'connect.accessRequest.create' && !('connect.access_request_kind' in p)) out.push('missing_required');
     if (r.event === 'connect.protocol.use' && !('connect.protocol' in p)) out.push('missing_required');
-    if ('connect.access_request_kind' in p && !['role', 'resource'].includes(p['connect.access_request_kind'] as string)) out.push('not_allowed');
-    if ('origin' in p && !ORIGINS.has(p['origin'] as string)) out.push('not_allowed');
+    if ('connect.access_request_kind' in p && !['role', 'resource'].includes(p['connect.access_request_kind'] as string)) out.push('not_allowed_value');
+    if ('origin' in p && !ORIGINS.has(p['origin'] as string)) out.push('not_allowed_value');
     for (const key of ['connect.file_transfer_is_upload', 'connect.setup.success']) if (key in p && typeof p[key] !== 'boolean') out.push('wrong_type');
     return out;
   };
@@ -605,7 +605,7 @@ describe('demo tracking-plan violations', () => {
         if (k === 'bad_distinct_id') offending.push(r.distinct_id);
       }
     }
-    for (const kind of ['missing_required', 'not_allowed', 'wrong_type', 'not_anonymized', 'bad_distinct_id', 'unknown_event']) {
+    for (const kind of ['missing_required', 'not_allowed_value', 'wrong_type', 'not_anonymized', 'bad_distinct_id', 'unknown_event']) {
       expect(counts.get(kind) ?? 0, kind).toBeGreaterThanOrEqual(3);
       expect(counts.get(kind) ?? 0, kind).toBeLessThan(80);
     }

@@ -14,7 +14,7 @@ import { uuidFromCounter } from './ids.ts';
 import { makeRng, STREAM_VIOLATIONS, type Rng } from './random.ts';
 import { DAY, HOUR, MINUTE, SECOND } from './time.ts';
 
-export const VIOLATION_KINDS = ['missing_required', 'not_allowed', 'wrong_type', 'not_anonymized', 'bad_distinct_id', 'unknown_event'] as const;
+export const VIOLATION_KINDS = ['missing_required', 'not_allowed_value', 'wrong_type', 'not_anonymized', 'bad_distinct_id', 'unknown_event'] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
 /** Chance a kind shows up on a given day (about three events of each kind a week). */
@@ -28,7 +28,7 @@ const BREAKS: Record<ViolationKind, readonly { event: string; set: Record<string
     { event: 'connect.accessRequest.create', set: {}, drop: ['connect.access_request_kind'] },
     { event: 'connect.protocol.use', set: {}, drop: ['connect.protocol'] },
   ],
-  not_allowed: [
+  not_allowed_value: [
     { event: 'connect.accessRequest.create', set: { 'connect.access_request_kind': 'demo-kind' } },
     { event: 'connect.protocol.use', set: { origin: 'demo-origin' } },
   ],
