@@ -7,6 +7,8 @@ import { UsageError } from '../lib/errors.ts';
 import { loadSettings, withEngine } from './session.ts';
 import { parseWeek } from '../reports/period.ts';
 import { writeDemoExport } from '../demo/generator.ts';
+import { writeDemoCdnLogs } from '../demo/cdn-logs.ts';
+import { computeDownloads } from '../jobs/downloads.ts';
 import { openFilesSource } from '../sources/files-source.ts';
 import { computeWeeklyReport } from '../jobs/weekly-report.ts';
 import { publishWeeklyReport } from '../sinks/publish.ts';
@@ -14,11 +16,15 @@ import { publishWeeklyReport } from '../sinks/publish.ts';
 /** Weeks of history the demo covers: enough for a 12-week trend and the week before it. */
 export const DEMO_WEEKS = 13;
 /** Bump when the generator's output changes, so cached demo data is made again. */
-const DEMO_VERSION = 2;
+const DEMO_VERSION = 3;
+const DEMO_EVENTS_PER_ACTIVE_DAY = 5.4;
 
 /**
- * `connect-metrics demo`: a deterministic demo export (same seed, same week => same files) ending
- * with the last complete week, cached in the store folder, then the weekly report of that week.
+ * `connect-metrics demo`: a deterministic demo data set (same seed, same week => same files) ending
+ * with the last complete week, cached in the store folder, then the weekly report of that week with
+ * every section filled: the events export (Connect's events, the clusters' `tp.user.login` events and
+ * a few tracking-plan violations) in `events/`, and the CloudFront logs of the same installers in
+ * `cdn/`, counted as `--downloads` would.
  */
 export async function demoCommand(opts: GlobalOptions & { out: string; installations: string; seed: string }, io: CliIo, logger: Logger): Promise<void> {
   const installations = Number(opts.installations);
@@ -37,24 +43,31 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
     const started = Date.now();
-    const result = await writeDemoExport(tmp, {
-      seed,
-      start: start.toJSDate(),
-      end: week.end.toJSDate(),
-      installations,
-      badRecords: true,
-    });
-    await writeFile(join(tmp, '.complete'), JSON.stringify(result.records));
+    // 5.4 events per active day rather than the generator's 6: the clusters' logins add about as many
+    // rows as this takes away, so loading the export takes about as long as before they existed.
+    const range = { seed, start: start.toJSDate(), end: week.end.toJSDate(), installations, eventsPerActiveDay: DEMO_EVENTS_PER_ACTIVE_DAY };
+    const result = await writeDemoExport(join(tmp, 'events'), { ...range, badRecords: true, clusterLogins: true, violations: true });
+    const cdn = await writeDemoCdnLogs(join(tmp, 'cdn'), range);
+    await writeFile(join(tmp, '.complete'), JSON.stringify({ records: result.records, cdnLines: cdn.lines }));
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
-    logger.info(`generated ${result.records} records in ${result.files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    logger.info(
+      `generated ${result.records} records in ${result.files.length} files and ${cdn.lines} CDN log lines in ${cdn.files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
   }
   const outDir = resolve(opts.out);
   await withEngine(config, async (engine) => {
-    const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [dir], logger, now: () => io.clock.now() });
+    const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [join(dir, 'events')], logger, now: () => io.clock.now() });
     const report = await computeWeeklyReport(
       { engine, catalog, eventPrefix: config.eventPrefix, logger },
-      { week, dataQuality, generatedAt: io.clock.now(), privacyK: config.privacyK },
+      {
+        week,
+        dataQuality,
+        generatedAt: io.clock.now(),
+        privacyK: config.privacyK,
+        downloads: () =>
+          computeDownloads(engine, { specs: [join(dir, 'cdn')], week, rules: config.downloads, logger, workDir: join(config.dataDir, 'cdn-logs') }),
+      },
     );
     // The demo never posts: its digest is written as slack.json.
     await publishWeeklyReport(report, { outDir, sinks: ['csv', 'html'], slack: { token: undefined, channel: undefined, apiUrl: undefined }, io, logger });
