@@ -9,6 +9,8 @@ import { isSmall, privacyFootnote, smallLabel } from '../reports/privacy.ts';
 import { figure } from '../reports/weekly-report.ts';
 import { reportHighlights } from '../reports/growth-highlights.ts';
 import { growthCaveats, growthDigestTables } from './growth.ts';
+import { connectShareCaveats, connectShareDigestTables, connectShareFigure } from './connect-share.ts';
+import { trackingPlanLine } from './tracking-plan.ts';
 import { totalRejected } from '../reports/data-quality.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
 
@@ -138,6 +140,9 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
     'Counts installations that opted in to usage data; an installation is one app install per OS user, not a person.',
     privacyFootnote(k),
   ];
+  // One line about the tracking plan when anything breaks it: first, as a warning, when a value may
+  // not be anonymized; otherwise among the highlights.
+  const plan = trackingPlanLine(report.trackingPlan);
   return {
     title: `Teleport Connect usage · ${report.week.label}`,
     subtitle: `${weekRange(report)}, compared with the week before`,
@@ -161,15 +166,16 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
             },
           ]
         : []),
+      ...connectShareFigure(report, formatChange),
     ],
-    warnings: report.completeness.suspectDays.length
+    warnings: [...(plan?.privacy ? [plan.text] : []), ...(report.completeness.suspectDays.length
       ? [
           `The week looks incomplete: ${report.completeness.suspectDays
             .map((d) => `${DateTime.fromISO(d.date).toFormat('ccc MMM d')} had ${d.events === 0 ? 'no events' : `${formatInt(d.events)} events against a median of ${formatInt(d.trailingMedian ?? 0)} on the same weekday of the weeks before`}`)
             .join('; ')}. Ingestion may be broken or late: check before reading the figures.`,
         ]
-      : [],
-    highlights: reportHighlights(report).map((h) => h.text),
+      : [])],
+    highlights: [...reportHighlights(report).map((h) => h.text), ...(plan && !plan.privacy ? [plan.text] : [])],
     tables: [
       {
         title: 'Daily active installations',
@@ -199,8 +205,9 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
       },
       platformsTable(report),
       ...growthDigestTables(report, max),
+      ...connectShareDigestTables(report),
     ],
-    context: [...(report.downloads ? [...context, ...downloadCaveats(report)] : context), ...growthCaveats(report)],
+    context: [...(report.downloads ? [...context, ...downloadCaveats(report)] : context), ...growthCaveats(report), ...connectShareCaveats(report)],
   };
 }
 
