@@ -16,6 +16,8 @@ import { openSource } from '../sources/open-source.ts';
 import { runQuery } from '../engine/run-query.ts';
 import { queries } from '../queries/index.ts';
 import { standardParams } from './weekly-report.ts';
+import { loadTrackingPlan } from '../config/tracking-plan.ts';
+import { buildTrackingPlan, PRIVACY_VIOLATIONS, type TrackingPlanRow } from '../reports/tracking-plan.ts';
 import { checkDays, evaluateDailyCheck, type Alert } from './daily-check.ts';
 import { ALERT_EVENT_TYPE, deliverDigest } from '../sinks/slack.ts';
 import { escapeMrkdwn } from '../render/slack.ts';
@@ -82,14 +84,20 @@ export function dailyCheckJob(deps: JobDeps): JobDefinition {
     async run(ctx) {
       const tz = config.timezone;
       const days = checkDays(ctx.scheduledFor, tz, settings.weeks);
+      const plan = await loadTrackingPlan(config.trackingPlanPath);
       const source = await openSource({ config, source: deps.source, events: deps.events, logger: ctx.logger, now: () => deps.clock.now(), fetch: deps.fetch });
       let dauRows: Array<{ day: string; active_users: number }>;
       let recent: Array<{ events: number }>;
+      let planRows: TrackingPlanRow[];
       try {
         const base = standardParams({ catalog: deps.catalog, eventPrefix: config.eventPrefix }, { from: toInstant(days.from), to: toInstant(days.to) }, tz);
         dauRows = await runQuery(source.engine, queries.active_users_daily, base, { signal: ctx.signal });
         const at = DateTime.fromJSDate(ctx.scheduledFor, { zone: 'UTC' });
         recent = await runQuery(source.engine, queries.active_users_daily, { ...base, from: toInstant(at.minus({ hours: 24 })), to: toInstant(at) }, { signal: ctx.signal });
+        // Yesterday checked against the tracking plan (no look-back: from = check_from), for values that may not be anonymized.
+        const yesterday = days.to.minus({ days: 1 });
+        const dayRange = { from: toInstant(yesterday), check_from: toInstant(yesterday), to: toInstant(days.to) };
+        planRows = await runQuery(source.engine, queries.tracking_plan, { ...standardParams({ catalog: deps.catalog, eventPrefix: config.eventPrefix, plan }, dayRange, tz), ...dayRange }, { signal: ctx.signal });
       } finally {
         source.close();
       }
@@ -101,6 +109,7 @@ export function dailyCheckJob(deps: JobDeps): JobDefinition {
         eventsLast24h: recent.reduce((s, r) => s + Number(r.events), 0),
         threshold: settings.threshold,
         weeks: settings.weeks,
+        privacyProblems: buildTrackingPlan(planRows, plan).problems.filter((p) => PRIVACY_VIOLATIONS.includes(p.violation)),
       });
       if (!alerts.length) return `no alert for ${days.yesterday}`;
       await deliverAlerts(alerts, deps, ctx.logger);
