@@ -116,6 +116,10 @@ const COLUMNS: Record<string, Record<string, string>> = {
   'versions.csv': { users: 'users', share: 'share' },
   'releases.csv': { 'days to 50%': 'days_to_half', installations: 'installations', 'share now': 'share', updates: 'updates' },
   'new_installations.csv': { new: 'new_installations', downloads: 'downloads' },
+  'connect_share.csv': { 'cluster users': 'cluster_users', 'Connect users': 'connect_users', share: 'share' },
+  'connect_share_by_connector.csv': { 'cluster users': 'cluster_users', 'Connect users': 'connect_users', share: 'share' },
+  // The page's per-event table against each event's first CSV row (violation none): events, conforming.
+  'tracking_plan.csv': { events: 'events', conforming: 'conforming' },
   'data_quality.csv': { records: 'records', accepted: 'accepted', 'bad json': 'bad_json', 'no distinct id': 'no_distinct_id', 'bad timestamp': 'bad_timestamp' },
 };
 
@@ -150,7 +154,7 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
         // Days, lifecycle weeks and cohorts are rows in order (the page shows dates shorter);
         // new installations are the report week's rows by OS; the others are keyed by their first column.
         const latestWeek = body.map((b) => b[0]!).sort().at(-1);
-        const csvRow = ['dau.csv', 'lifecycle.csv', 'retention.csv'].includes(t.csv!)
+        const csvRow = ['dau.csv', 'lifecycle.csv', 'retention.csv', 'connect_share.csv'].includes(t.csv!)
           ? body[r]
           : t.csv === 'new_installations.csv'
             ? body.find((b) => b[0] === latestWeek && b[1] === row[0]!.text)
@@ -188,6 +192,8 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
       });
     }
     expect([...compared].sort()).toEqual([
+      'connect_share.csv',
+      'connect_share_by_connector.csv',
       'data_quality.csv',
       'dau.csv',
       'features.csv',
@@ -198,6 +204,7 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
       'releases.csv',
       'retention.csv',
       'summary.csv',
+      'tracking_plan.csv',
       'versions.csv',
     ]);
     expect(cellsCompared).toBeGreaterThan(40);
