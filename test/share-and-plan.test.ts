@@ -209,6 +209,8 @@ describe("Connect's share of cluster logins and the tracking plan, files and Pos
       // (BAD_PROTOCOL is not among them: the protocols breakdown names every protocol value, by design.)
       for (const secret of [RAW_USER, RAW_CLUSTER, RAW_UNKNOWN_USER, BAD_DISTINCT_ID, ...HASHES]) expect(text.includes(secret), `${secret} in ${f}`).toBe(false);
     }
+    // The 12-week chart (a PNG), with the other charts.
+    expect(await readdir(out)).toContain('connect-share.png');
     const html = texts.find(([f]) => f === 'report.html')![1];
     expect(html).toContain('id="tracking-plan"');
     expect(html).toContain(EXAMPLE_NOT_ANONYMIZED);
@@ -230,6 +232,9 @@ describe("Connect's share of cluster logins and the tracking plan, files and Pos
     const slack = JSON.stringify(JSON.parse(await readFile(join(out, 'slack.json'), 'utf8')));
     expect(slack).toContain("Connect's share of cluster logins*\\n– (no cluster logins)");
     expect(slack).toContain('no tp.user.login event in the 12 weeks');
+    // No table of zeros and no chart: nothing the data can support.
+    expect(slack).not.toContain('by connector');
+    expect(await readdir(out)).not.toContain('connect-share.png');
   });
 });
 

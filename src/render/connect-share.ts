@@ -45,7 +45,8 @@ export function connectShareFigure(report: WeeklyReport, formatChange: (f: Figur
 
 export function connectShareDigestTables(report: WeeklyReport): DigestTable[] {
   const c = report.connectShare;
-  if (!c) return [];
+  // Without any cluster login in the 12 weeks there is nothing to show but zeros: the caveat says what is missing.
+  if (!c || !c.clusterLoginsSeen) return [];
   const k = report.privacy.k;
   // The digest reads small cells as <k, as every breakdown; the CSV folds them into other.
   const rows = combineConnectors(c.byConnector, k);
