@@ -10,9 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostHogStandIn, type StandIn } from './standins/posthog/index.ts';
 import { parseCsv, runCli, tempDir, writeExport, type TestEvent } from './helpers/fixtures.ts';
 import { evaluateDailyCheck } from '../src/jobs/daily-check.ts';
-import { parseTrackingPlan, trackingPlanParams } from '../src/config/tracking-plan.ts';
-import { DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
+import { loadTrackingPlan, parseTrackingPlan, trackingPlanParams } from '../src/config/tracking-plan.ts';
 import { combineConnectors } from '../src/reports/privacy.ts';
+import { PostHogEngine } from '../src/engine/posthog-engine.ts';
+import { runQuery } from '../src/engine/run-query.ts';
+import { queries } from '../src/queries/index.ts';
+import { standardParams } from '../src/jobs/weekly-report.ts';
+import { loadCatalog } from '../src/config/catalog.ts';
+import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
+import { silentLogger } from '../src/lib/logger.ts';
 
 // Hashes: 44-character base64 of 32 bytes (the 43rd character carries 2 bits, hence A/Q/g/w).
 const h = (c: string, last = 'A') => `${c.repeat(42)}${last}=`;
@@ -235,6 +241,29 @@ describe("Connect's share of cluster logins and the tracking plan, files and Pos
     // No table of zeros and no chart: nothing the data can support.
     expect(slack).not.toContain('by connector');
     expect(await readdir(out)).not.toContain('connect-share.png');
+  });
+});
+
+describe('a query PostHog finds too heavy is split, and the parts add up exactly', () => {
+  it('tracking_plan in installation buckets (first days and examples keep the least), connect_share in user buckets', async () => {
+    const catalog = await loadCatalog(DEFAULT_CATALOG);
+    const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
+    const params = {
+      ...standardParams({ catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE }, { from: '2026-11-02 00:00:00.000000', to: '2026-11-23 00:00:00.000000' }, 'UTC'),
+      check_from: '2026-11-16 00:00:00.000000',
+    };
+    const engine = new PostHogEngine({ host: standIn.url, projectId: String(standIn.projectId), apiKey: standIn.apiKey, logger: silentLogger, backoffBaseMs: 5 });
+    await standIn.reset();
+    const whole = { plan: await runQuery(engine, queries.tracking_plan, params), share: await runQuery(engine, queries.connect_share, params) };
+    expect(whole.plan.length).toBeGreaterThan(10);
+    await standIn.setFaults([{ status: 513, times: -1, when: { belowUserBuckets: 4 } }]);
+    try {
+      expect(await runQuery(engine, queries.tracking_plan, params)).toEqual(whole.plan);
+      expect(await runQuery(engine, queries.connect_share, params)).toEqual(whole.share);
+      expect((await standIn.requests()).some((r) => r.status === 200 && Number(r.values?.user_buckets) === 4)).toBe(true);
+    } finally {
+      await standIn.reset();
+    }
   });
 });
 
