@@ -25,12 +25,17 @@ function weekEvents(monday: string, extraUsers: number): TestEvent[] {
   const tp = { 'tp.cluster_name': CLUSTER_HASH, 'tp.user_name': USER_HASH };
   const events: TestEvent[] = [];
   const n = 14 + extraUsers;
+  // Cluster logins (Connect's share): 12 users, 1-6 over github, 7-12 local; users 1-11 also log in with Connect.
+  const user = (i: number) => `${String.fromCharCode(64 + i).repeat(42)}A=`;
+  for (let i = 1; i <= 12; i++) {
+    events.push({ event: 'tp.user.login', distinct_id: 'tp.account', timestamp: day(i % 7, 8), properties: { 'tp.user_name': user(i), ...(i <= 6 ? { 'tp.connector_type': 'github' } : {}) } });
+  }
   for (let i = 1; i <= n; i++) {
     events.push({
       event: 'connect.cluster.login',
       distinct_id: `connect.u${i}`,
       timestamp: day(i % 7, 9),
-      properties: { ...tp, 'connect.os': i <= 2 ? 'win32' : 'darwin', 'connect.app_version': '17.0.1' },
+      properties: { ...tp, ...(i <= 11 ? { 'tp.user_name': user(i) } : {}), 'connect.os': i <= 2 ? 'win32' : 'darwin', 'connect.app_version': '17.0.1' },
       person_properties: { ...tp },
     });
   }
