@@ -18,7 +18,9 @@ import { queries } from '../src/queries/index.ts';
 import { standardParams } from '../src/jobs/weekly-report.ts';
 import { loadCatalog } from '../src/config/catalog.ts';
 import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
-import { silentLogger } from '../src/lib/logger.ts';
+import { memoryLogger, silentLogger } from '../src/lib/logger.ts';
+import { dailyCheckJob } from '../src/jobs/scheduled.ts';
+import { loadConfig } from '../src/config/config.ts';
 
 // Hashes: 44-character base64 of 32 bytes (the 43rd character carries 2 bits, hence A/Q/g/w).
 const h = (c: string, last = 'A') => `${c.repeat(42)}${last}=`;
@@ -279,15 +281,33 @@ describe('the daily check alerts on a value that may not be anonymized', () => {
         { event: 'connect.accessRequest.create', violation: 'not_anonymized', property: 'tp.user_name', count: 2, example: EXAMPLE_NOT_ANONYMIZED },
         { event: 'connect.accessRequest.review', violation: 'bad_distinct_id', property: 'distinct_id', count: 1, example: EXAMPLE_BAD_ID },
       ],
+      // Two events: one with both names raw, one with a raw user name only.
+      privacyEvents: { not_anonymized: 2, bad_distinct_id: 1 },
     });
     expect(alerts.map((a) => a.id)).toEqual(['2026-11-19/not_anonymized/UTC', '2026-11-19/bad_distinct_id/UTC']);
-    expect(alerts[0]!.text).toContain('3 connect.* events on Thursday 2026-11-19');
+    expect(alerts[0]!.text).toContain('2 connect.* events on Thursday 2026-11-19');
     expect(alerts[0]!.text).toContain('`tp.user_name`');
     expect(alerts[0]!.text).toContain(EXAMPLE_NOT_ANONYMIZED);
     expect(alerts[1]!.text).toContain(EXAMPLE_BAD_ID);
     expect(evaluateDailyCheck({ ...base, scheduledFor: at, privacyProblems: [] })).toEqual([]);
   });
+
+  it('the daily-check job finds them in yesterday\'s events (Slack not configured: logged as a warning)', async () => {
+    const config = await loadConfig({ dataDir: join(dir, 'data-daily'), timezone: 'UTC', env: {} });
+    const catalog = await loadCatalog(DEFAULT_CATALOG);
+    const logger = memoryLogger();
+    const job = dailyCheckJob({ config, catalog, clock: { now: () => at }, logger, source: 'files', events: [join(dir, 'events')] });
+    const summary = await job.run({ scheduledFor: at, attempt: 1, trigger: 'scheduled', logger, signal: new AbortController().signal });
+    // Thursday Nov 19: the raw user and cluster names (one event) and the e-mail distinct_id.
+    expect(summary).toContain('2026-11-19/not_anonymized/UTC');
+    expect(summary).toContain('2026-11-19/bad_distinct_id/UTC');
+    const warnings = logger.records.filter((r) => r.level === 'warn').map((r) => r.msg).join('\n');
+    expect(warnings).toContain(`1 connect.* event on Thursday 2026-11-19 carried a value that is not an HMAC`);
+    expect(warnings).toContain(EXAMPLE_NOT_ANONYMIZED);
+    for (const secret of [RAW_USER, RAW_CLUSTER, BAD_DISTINCT_ID]) expect(warnings).not.toContain(secret);
+  });
 });
+
 
 describe('the tracking plan file', () => {
   it('the shipped plan loads, and knows every event of the catalog', async () => {

@@ -36,6 +36,8 @@ export interface DailyCheckInput {
    * not_anonymized and bad_distinct_id, per event and property, with one example uuid); absent: not checked.
    */
   privacyProblems?: ReadonlyArray<{ event: string; violation: string; property: string; count: number; example: string }> | undefined;
+  /** Events with at least one violation of each kind (one event with two raw names counts once). */
+  privacyEvents?: Readonly<Partial<Record<'not_anonymized' | 'bad_distinct_id', number>>> | undefined;
 }
 
 /** The days the check reads: yesterday and the same weekday in each of the `weeks` before. */
@@ -88,7 +90,7 @@ export function evaluateDailyCheck(input: DailyCheckInput): Alert[] {
   for (const kind of ['not_anonymized', 'bad_distinct_id'] as const) {
     const found = (input.privacyProblems ?? []).filter((p) => p.violation === kind && p.count > 0);
     if (!found.length) continue;
-    const total = found.reduce((s, p) => s + p.count, 0);
+    const total = input.privacyEvents?.[kind] ?? found.reduce((s, p) => s + p.count, 0);
     const where = found
       .slice(0, 5)
       // Names come from event data: in code spans, escaped as Slack documents (no mention or link can form).

@@ -101,6 +101,7 @@ export function dailyCheckJob(deps: JobDeps): JobDefinition {
       } finally {
         source.close();
       }
+      const checked = buildTrackingPlan(planRows, plan);
       const alerts = evaluateDailyCheck({
         scheduledFor: ctx.scheduledFor,
         timezone: tz,
@@ -109,7 +110,8 @@ export function dailyCheckJob(deps: JobDeps): JobDefinition {
         eventsLast24h: recent.reduce((s, r) => s + Number(r.events), 0),
         threshold: settings.threshold,
         weeks: settings.weeks,
-        privacyProblems: buildTrackingPlan(planRows, plan).problems.filter((p) => PRIVACY_VIOLATIONS.includes(p.violation)),
+        privacyProblems: checked.problems.filter((p) => PRIVACY_VIOLATIONS.includes(p.violation)),
+        privacyEvents: { not_anonymized: checked.totals.violations.not_anonymized, bad_distinct_id: checked.totals.violations.bad_distinct_id },
       });
       if (!alerts.length) return `no alert for ${days.yesterday}`;
       await deliverAlerts(alerts, deps, ctx.logger);
