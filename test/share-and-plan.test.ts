@@ -285,24 +285,24 @@ describe('the daily check alerts on a value that may not be anonymized', () => {
       privacyEvents: { not_anonymized: 2, bad_distinct_id: 1 },
     });
     expect(alerts.map((a) => a.id)).toEqual(['2026-11-19/not_anonymized/UTC', '2026-11-19/bad_distinct_id/UTC']);
-    expect(alerts[0]!.text).toContain('2 connect.* events on Thursday 2026-11-19');
+    expect(alerts[0]!.text).toContain('2 connect.* events in the 24 hours to 2026-11-20 08:00 UTC');
     expect(alerts[0]!.text).toContain('`tp.user_name`');
     expect(alerts[0]!.text).toContain(EXAMPLE_NOT_ANONYMIZED);
     expect(alerts[1]!.text).toContain(EXAMPLE_BAD_ID);
     expect(evaluateDailyCheck({ ...base, scheduledFor: at, privacyProblems: [] })).toEqual([]);
   });
 
-  it('the daily-check job finds them in yesterday\'s events (Slack not configured: logged as a warning)', async () => {
+  it('the daily-check job finds them in the 24 hours before the run (Slack not configured: logged as a warning)', async () => {
     const config = await loadConfig({ dataDir: join(dir, 'data-daily'), timezone: 'UTC', env: {} });
     const catalog = await loadCatalog(DEFAULT_CATALOG);
     const logger = memoryLogger();
     const job = dailyCheckJob({ config, catalog, clock: { now: () => at }, logger, source: 'files', events: [join(dir, 'events')] });
     const summary = await job.run({ scheduledFor: at, attempt: 1, trigger: 'scheduled', logger, signal: new AbortController().signal });
-    // Thursday Nov 19: the raw user and cluster names (one event) and the e-mail distinct_id.
+    // Nov 19 08:00 to Nov 20 08:00: the raw user and cluster names (one event) and the e-mail distinct_id.
     expect(summary).toContain('2026-11-19/not_anonymized/UTC');
     expect(summary).toContain('2026-11-19/bad_distinct_id/UTC');
     const warnings = logger.records.filter((r) => r.level === 'warn').map((r) => r.msg).join('\n');
-    expect(warnings).toContain(`1 connect.* event on Thursday 2026-11-19 carried a value that is not an HMAC`);
+    expect(warnings).toContain('1 connect.* event in the 24 hours to 2026-11-20 08:00 UTC carried a value that is not an HMAC');
     expect(warnings).toContain(EXAMPLE_NOT_ANONYMIZED);
     for (const secret of [RAW_USER, RAW_CLUSTER, BAD_DISTINCT_ID]) expect(warnings).not.toContain(secret);
   });

@@ -32,8 +32,9 @@ export interface DailyCheckInput {
   threshold: number;
   weeks: number;
   /**
-   * Yesterday's tracking-plan violations that may mean a value was not anonymized (kinds
-   * not_anonymized and bad_distinct_id, per event and property, with one example uuid); absent: not checked.
+   * Tracking-plan violations of the events in the 24 hours before the run that may mean a value was
+   * not anonymized (kinds not_anonymized and bad_distinct_id, per event and property, with one
+   * example uuid); absent: not checked.
    */
   privacyProblems?: ReadonlyArray<{ event: string; violation: string; property: string; count: number; example: string }> | undefined;
   /** Events with at least one violation of each kind (one event with two raw names counts once). */
@@ -86,6 +87,7 @@ export function evaluateDailyCheck(input: DailyCheckInput): Alert[] {
       text: `:rotating_light: No ${input.prefix}* event arrived in the 24 hours to ${at} ${input.timezone}: PostHog ingestion (or the app's telemetry) may be broken.`,
     });
   }
+  const at = DateTime.fromJSDate(input.scheduledFor, { zone: input.timezone }).toFormat('yyyy-MM-dd HH:mm');
   // One alert per day and kind, naming where to look (event, property, count, an example uuid), never the value.
   for (const kind of ['not_anonymized', 'bad_distinct_id'] as const) {
     const found = (input.privacyProblems ?? []).filter((p) => p.violation === kind && p.count > 0);
@@ -105,7 +107,7 @@ export function evaluateDailyCheck(input: DailyCheckInput): Alert[] {
       kind,
       day: yesterday,
       value: total,
-      text: `:lock: ${total} ${input.prefix}* event${total === 1 ? '' : 's'} on ${weekday} ${yesterday} ${what}: ${where}${found.length > 5 ? `, and ${found.length - 5} more` : ''}. See the tracking plan section of the weekly report.`,
+      text: `:lock: ${total} ${input.prefix}* event${total === 1 ? '' : 's'} in the 24 hours to ${at} ${input.timezone} ${what}: ${where}${found.length > 5 ? `, and ${found.length - 5} more` : ''}. See the tracking plan section of the weekly report.`,
     });
   }
   return alerts;
