@@ -77,7 +77,7 @@ export function dailyCheckJob(deps: JobDeps): JobDefinition {
   const settings = config.jobs.dailyCheck;
   return {
     id: 'daily-check',
-    description: "yesterday's DAU against the same weekday's median, and whether events still arrive; alerts to Slack",
+    description: "yesterday's DAU against the same weekday's median, whether events still arrive, and values that may not be anonymized (tracking plan); alerts to Slack",
     schedule: settings.schedule,
     timezone: config.timezone,
     scheduleSetting: 'jobs.dailyCheck.schedule (CONNECT_METRICS_DAILY_CHECK_SCHEDULE)',
