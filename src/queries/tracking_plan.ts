@@ -2,19 +2,28 @@ import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 
+// In the check below, x is (position j in the prop_* arrays, the JSON type of that property on the event).
+const J = 'tupleElement(x, 1)';
+const TYPE = 'tupleElement(x, 2)';
+const VALUE = `JSONExtractString(properties, {prop_names}[${J}])`;
+
 /**
- * Which present property breaks its plan entry at position j (src/config/tracking-plan.ts): a type
- * other than its JSON types, a string outside its allowed values, an anonymized string that is not
- * an HMAC. '' when it conforms. Only what is wrong leaves the engine, never the value.
+ * What is wrong with the event's property at position j of the plan (src/config/tracking-plan.ts),
+ * in one pass over the event's plan entries (each property's JSON read once for its type):
+ * absent or JSON null and required (nor its draft name present): missing_required; another JSON
+ * type: wrong_type; a string outside its allowed values: not_allowed_value; an anonymized string
+ * that is not an HMAC: not_anonymized; '' when it conforms. Only what is wrong leaves the engine,
+ * never the value.
  */
 const PROPERTY_VIOLATION = `multiIf(
-                    NOT has(splitByChar('|', {prop_types}[j]), toString(JSONType(properties, {prop_names}[j]))), 'wrong_type',
-                    {prop_values}[j] != '' AND NOT has(splitByChar('|', {prop_values}[j]), JSONExtractString(properties, {prop_names}[j])), 'not_allowed_value',
-                    {prop_anonymized}[j] != '' AND NOT match(JSONExtractString(properties, {prop_names}[j]), {hash_pattern}), 'not_anonymized',
-                    '')`;
-
-/** JSONType is 'Null' for a key that is absent and for an explicit null: neither is a value. */
-const PRESENT = (name: string) => `toString(JSONType(properties, ${name})) != 'Null'`;
+                            ${TYPE} = 'Null',
+                                if({prop_required}[${J}] != ''
+                                   AND NOT ({prop_alternates}[${J}] != '' AND toString(JSONType(properties, {prop_alternates}[${J}])) != 'Null'),
+                                   'missing_required', ''),
+                            NOT has(splitByChar('|', {prop_types}[${J}]), ${TYPE}), 'wrong_type',
+                            {prop_values}[${J}] != '' AND NOT has(splitByChar('|', {prop_values}[${J}]), ${VALUE}), 'not_allowed_value',
+                            {prop_anonymized}[${J}] != '' AND NOT match(${VALUE}, {hash_pattern}), 'not_anonymized',
+                            '')`;
 
 export default defineQuery({
   id: 'tracking_plan',
@@ -104,15 +113,10 @@ FROM (
                 arrayConcat(
                     if(known, [], [tuple('unknown_event', '')]),
                     if(match(distinct_id, {distinct_id_pattern}), [], [tuple('bad_distinct_id', 'distinct_id')]),
-                    arrayMap(j -> tuple('missing_required', {prop_names}[j]),
-                        arrayFilter(j -> {prop_events}[j] = key AND {prop_required}[j] != ''
-                                         AND NOT ${PRESENT('{prop_names}[j]')}
-                                         AND NOT ({prop_alternates}[j] != '' AND ${PRESENT('{prop_alternates}[j]')}),
-                                    arrayEnumerate({prop_events}))),
-                    arrayMap(j -> tuple(${PROPERTY_VIOLATION}, {prop_names}[j]),
-                        arrayFilter(j -> {prop_events}[j] = key AND ${PRESENT('{prop_names}[j]')}
-                                         AND ${PROPERTY_VIOLATION} != '',
-                                    arrayEnumerate({prop_events})))) AS problems
+                    arrayFilter(p -> tupleElement(p, 1) != '',
+                        arrayMap(x -> tuple(${PROPERTY_VIOLATION}, {prop_names}[${J}]),
+                            arrayMap(j -> tuple(j, toString(JSONType(properties, {prop_names}[j]))),
+                                arrayFilter(j -> {prop_events}[j] = key, arrayEnumerate({prop_events})))))) AS problems
             FROM (
                 SELECT
                     toString(uuid) AS event_uuid,
