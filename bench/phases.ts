@@ -11,7 +11,8 @@ import { discoverFiles } from '../src/sources/discover.ts';
 import { EXPORT_KINDS, exportFormatOf } from '../src/sources/posthog-export.ts';
 import { silentLogger } from '../src/lib/logger.ts';
 import { loadCatalog, catalogArrays } from '../src/config/catalog.ts';
-import { DEFAULT_CATALOG } from '../src/config/config.ts';
+import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
+import { loadTrackingPlan } from '../src/config/tracking-plan.ts';
 import { collectWeeklyResults, standardParams } from '../src/jobs/weekly-report.ts';
 import { runQuery } from '../src/engine/run-query.ts';
 import { queries } from '../src/queries/index.ts';
@@ -72,13 +73,16 @@ async function main(): Promise<void> {
     const found = await discoverFiles([eventsDir], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
     await store.select(await store.load(found.files)); // cached: makes the selection current
     const catalog = await loadCatalog(DEFAULT_CATALOG);
+    const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
     const week = parseWeek(weekLabel, 'UTC', new Date());
     const seconds: number[] = [];
     let check: unknown;
     for (let i = 0; i < reps; i++) {
       if (phase === 'report-ours') {
-        // The whole weekly report: 8 queries (growth and versions look back over all history).
-        const [s, results] = await timed(() => collectWeeklyResults({ engine, catalog, eventPrefix: 'connect.', logger: silentLogger }, week));
+        // The whole weekly report: 9 queries (growth and versions look back over all history).
+        const [s, results] = await timed(() =>
+          collectWeeklyResults({ engine, catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE, logger: silentLogger }, week),
+        );
         seconds.push(s);
         check = normalizeOurs(results);
       } else if (phase === 'report-core') {

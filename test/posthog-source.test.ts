@@ -18,7 +18,8 @@ import { eventQueries as allQueries, queries } from '../src/queries/index.ts';
 import type { QueryDefinition } from '../src/engine/query.ts';
 import { standardParams } from '../src/jobs/weekly-report.ts';
 import { loadCatalog } from '../src/config/catalog.ts';
-import { DEFAULT_CATALOG } from '../src/config/config.ts';
+import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
+import { loadTrackingPlan } from '../src/config/tracking-plan.ts';
 import { memoryLogger, silentLogger } from '../src/lib/logger.ts';
 import {
   PostHogAuthError,
@@ -29,7 +30,21 @@ import {
   PostHogUnavailableError,
 } from '../src/engine/posthog-errors.ts';
 
-const CSVS = ['summary.csv', 'dau.csv', 'features.csv', 'protocols.csv', 'platforms.csv', 'lifecycle.csv', 'retention.csv', 'versions.csv', 'releases.csv', 'new_installations.csv'];
+const CSVS = [
+  'summary.csv',
+  'dau.csv',
+  'features.csv',
+  'protocols.csv',
+  'platforms.csv',
+  'lifecycle.csv',
+  'retention.csv',
+  'versions.csv',
+  'releases.csv',
+  'new_installations.csv',
+  'connect_share.csv',
+  'connect_share_by_connector.csv',
+  'tracking_plan.csv',
+];
 let dir: string;
 let events: string;
 let standIn: StandIn;
@@ -99,7 +114,8 @@ describe('request budget and the closed-week cache', () => {
     expect(firstCount).toBeLessThanOrEqual(8);
     // Each query answered in one request: no paging, whatever the number of installations.
     expect((await standIn.requests()).map((r) => r.name).sort()).toEqual(
-      ['active_users_daily', 'active_users_weekly', 'event_first_seen', 'feature_usage', 'growth_weekly', 'platform_share', 'protocol_usage', 'version_adoption'],
+      // tracking_plan replaced event_first_seen (issue 15); connect_share is new: 9 until issue 13 folds one away.
+      ['active_users_daily', 'active_users_weekly', 'connect_share', 'feature_usage', 'growth_weekly', 'platform_share', 'protocol_usage', 'tracking_plan', 'version_adoption'],
     );
     expect(first.stderr).toMatch(new RegExp(`PostHog: ${firstCount} requests in`));
     // Still open: asked again.
@@ -189,7 +205,12 @@ describe('the Query API client against every answer PostHog gives', () => {
   beforeAll(async () => {
     // The expected rows of every query, computed by the embedded engine over the same export files.
     const catalog = await loadCatalog(DEFAULT_CATALOG);
-    params = standardParams({ catalog, eventPrefix: 'connect.' }, { from: '2026-11-09 08:00:00.000000', to: '2026-11-23 08:00:00.000000' }, 'America/Los_Angeles');
+    const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
+    params = standardParams(
+      { catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE },
+      { from: '2026-11-09 08:00:00.000000', to: '2026-11-23 08:00:00.000000' },
+      'America/Los_Angeles',
+    );
     const local = ChdbEngine.open(join(dir, 'expected-data', 'clickhouse'));
     try {
       const store = new EventStore(local, join(dir, 'expected-data'), silentLogger);
@@ -515,7 +536,12 @@ describe('paging and concurrency', () => {
 
   it('fetches every row when hasMore, and never runs more than 2 queries at once', async () => {
     const catalog = await loadCatalog(DEFAULT_CATALOG);
-    const params = standardParams({ catalog, eventPrefix: 'connect.' }, { from: '2026-11-09 00:00:00.000000', to: '2026-11-23 00:00:00.000000' }, 'UTC');
+    const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
+    const params = standardParams(
+      { catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE },
+      { from: '2026-11-09 00:00:00.000000', to: '2026-11-23 00:00:00.000000' },
+      'UTC',
+    );
     const e = new PostHogEngine({ host: small.url, projectId: String(small.projectId), apiKey: small.apiKey, logger: silentLogger, maxAttempts: 1, pageRows: 20 });
     // maxAttempts 1: a concurrency 429 (a third query in flight) would fail the test.
     const all = await Promise.all(allQueries.map((q) => runQuery(e, q, params)));

@@ -10,11 +10,14 @@ import { exportFormatOf } from '../src/sources/posthog-export.ts';
 import { runQuery } from '../src/engine/run-query.ts';
 import { standardParams } from '../src/jobs/weekly-report.ts';
 import { loadCatalog } from '../src/config/catalog.ts';
-import { DEFAULT_CATALOG } from '../src/config/config.ts';
+import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
+import { loadTrackingPlan } from '../src/config/tracking-plan.ts';
 import { silentLogger } from '../src/lib/logger.ts';
 import { QueryError } from '../src/lib/errors.ts';
 import { tempDir, writeExport } from './helpers/fixtures.ts';
 
+const HASH_A = `${'a'.repeat(42)}A=`;
+const HASH_B = `${'b'.repeat(42)}A=`;
 const QUERY_DIR = join(import.meta.dirname, '..', 'src', 'queries');
 
 describe('query registry', () => {
@@ -67,7 +70,10 @@ describe('every query on the embedded engine', () => {
     const ev = join(dir, 'events');
     // Week 2026-W47 (Mon Nov 16) and the week before, UTC. Expected values below are worked out by hand.
     await writeExport(join(ev, 'a.jsonl'), [
-      { event: 'connect.cluster.login', distinct_id: 'a', timestamp: '2026-11-16T10:00:00Z', properties: { 'connect.os': 'darwin', 'connect.app_version': '18.2.1' } },
+      { event: 'connect.cluster.login', distinct_id: 'a', timestamp: '2026-11-16T10:00:00Z', properties: { 'connect.os': 'darwin', 'connect.app_version': '18.2.1', 'tp.user_name': HASH_A } },
+      // The cluster's side of a's login (Connect's share of cluster logins), and a local user who only logs in to the cluster.
+      { event: 'tp.user.login', distinct_id: 'tp.acct', timestamp: '2026-11-16T09:59:00Z', properties: { 'tp.user_name': HASH_A, 'tp.connector_type': 'saml' } },
+      { event: 'tp.user.login', distinct_id: 'tp.acct', timestamp: '2026-11-12T09:59:00Z', properties: { 'tp.user_name': HASH_B } },
       { event: 'connect.protocol.use', distinct_id: 'a', timestamp: '2026-11-17T10:00:00Z', properties: { 'connect.protocol': 'ssh' } },
       { event: 'connect.protcol.run', distinct_id: 'b', timestamp: '2026-11-16T11:00:00Z', properties: { protocol: 'proxy_db' }, person_properties: { os: 'win32' } },
       { event: '$pageview', distinct_id: 'c', timestamp: '2026-11-16T12:00:00Z' },
@@ -83,8 +89,9 @@ describe('every query on the embedded engine', () => {
     const found = await discoverFiles([ev], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: 'x' });
     await store.select(await store.load(found.files));
     const catalog = await loadCatalog(DEFAULT_CATALOG);
+    const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
     params = standardParams(
-      { catalog, eventPrefix: 'connect.' },
+      { catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE },
       { from: '2026-11-09 00:00:00.000000', to: '2026-11-23 00:00:00.000000' },
       'UTC',
     );
@@ -102,11 +109,12 @@ describe('every query on the embedded engine', () => {
     expect(eventQueries.map((q) => q.id).sort()).toEqual([
       'active_users_daily',
       'active_users_weekly',
-      'event_first_seen',
+      'connect_share',
       'feature_usage',
       'growth_weekly',
       'platform_share',
       'protocol_usage',
+      'tracking_plan',
       'version_adoption',
     ]);
     expect(allQueries.filter((q) => q.reads === 'cdn_requests').map((q) => q.id)).toEqual(['downloads_daily']); // test/downloads.test.ts
@@ -155,12 +163,26 @@ describe('every query on the embedded engine', () => {
     ]);
   });
 
-  it('event_first_seen: the first day of each connect.* event within the look-back (earlier history ignored)', async () => {
-    expect(await runQuery(engine, queries.event_first_seen, params)).toEqual([
-      { event: 'connect.cluster.login', first_seen: '2026-11-16', users: 1 }, // d's login of Nov 1 is before the look-back
-      { event: 'connect.protcol.run', first_seen: '2026-11-16', users: 1 },
-      { event: 'connect.protocol.use', first_seen: '2026-11-10', users: 2 },
-      { event: 'connect.vnet.start', first_seen: '2026-11-18', users: 1 },
+  it('tracking_plan (first_seen rows): the first day of each connect.* event within the look-back (earlier history ignored)', async () => {
+    const rows = await runQuery(engine, queries.tracking_plan, params);
+    expect(rows.filter((r) => r.kind === 'first_seen').map((r) => ({ event: r.event, first_seen: r.first_seen, users: r.users, events: r.events }))).toEqual([
+      { event: 'connect.cluster.login', first_seen: '2026-11-16', users: 1, events: 1 }, // d's login of Nov 1 is before the look-back
+      { event: 'connect.protcol.run', first_seen: '2026-11-16', users: 1, events: 1 },
+      { event: 'connect.protocol.use', first_seen: '2026-11-10', users: 2, events: 2 },
+      { event: 'connect.vnet.start', first_seen: '2026-11-18', users: 1, events: 1 }, // its Nov 23 event is after the period
+    ]);
+    // The plan's checks are tested in test/tracking-plan.test.ts; here: every event of the period is counted once.
+    expect(rows.filter((r) => r.kind === 'event').reduce((s, r) => s + r.events, 0)).toBe(5);
+  });
+
+  it('connect_share: per week, cluster users and those who also logged in with Connect, in all and per connector', async () => {
+    expect(await runQuery(engine, queries.connect_share, params)).toEqual([
+      // W46: b logs in to the cluster (local), never with Connect.
+      { week: '2026-11-09', connector_type: '', cluster_users: 1, connect_users: 0 },
+      { week: '2026-11-09', connector_type: 'local', cluster_users: 1, connect_users: 0 },
+      // W47: a logs in to the cluster over SAML and with Connect.
+      { week: '2026-11-16', connector_type: '', cluster_users: 1, connect_users: 1 },
+      { week: '2026-11-16', connector_type: 'saml', cluster_users: 1, connect_users: 1 },
     ]);
   });
 

@@ -25,12 +25,17 @@ function weekEvents(monday: string, extraUsers: number): TestEvent[] {
   const tp = { 'tp.cluster_name': CLUSTER_HASH, 'tp.user_name': USER_HASH };
   const events: TestEvent[] = [];
   const n = 14 + extraUsers;
+  // Cluster logins (Connect's share): 12 users, 1-6 over github, 7-12 local; users 1-11 also log in with Connect.
+  const user = (i: number) => `${String.fromCharCode(64 + i).repeat(42)}A=`;
+  for (let i = 1; i <= 12; i++) {
+    events.push({ event: 'tp.user.login', distinct_id: 'tp.account', timestamp: day(i % 7, 8), properties: { 'tp.user_name': user(i), ...(i <= 6 ? { 'tp.connector_type': 'github' } : {}) } });
+  }
   for (let i = 1; i <= n; i++) {
     events.push({
       event: 'connect.cluster.login',
       distinct_id: `connect.u${i}`,
       timestamp: day(i % 7, 9),
-      properties: { ...tp, 'connect.os': i <= 2 ? 'win32' : 'darwin', 'connect.app_version': '17.0.1' },
+      properties: { ...tp, ...(i <= 11 ? { 'tp.user_name': user(i) } : {}), 'connect.os': i <= 2 ? 'win32' : 'darwin', 'connect.app_version': '17.0.1' },
       person_properties: { ...tp },
     });
   }
@@ -119,6 +124,10 @@ const COLUMNS: Record<string, Record<string, string>> = {
   'versions.csv': { users: 'users', share: 'share' },
   'releases.csv': { 'days to 50%': 'days_to_half', installations: 'installations', 'share now': 'share', updates: 'updates' },
   'new_installations.csv': { new: 'new_installations', downloads: 'downloads' },
+  'connect_share.csv': { 'cluster users': 'cluster_users', 'Connect users': 'connect_users', share: 'share' },
+  'connect_share_by_connector.csv': { 'cluster users': 'cluster_users', 'Connect users': 'connect_users', share: 'share' },
+  // The page's per-event table against each event's first CSV row (violation none): events, conforming.
+  'tracking_plan.csv': { events: 'events', conforming: 'conforming' },
   'data_quality.csv': { records: 'records', accepted: 'accepted', 'bad json': 'bad_json', 'no distinct id': 'no_distinct_id', 'bad timestamp': 'bad_timestamp' },
 };
 
@@ -153,7 +162,7 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
         // Days, lifecycle weeks and cohorts are rows in order (the page shows dates shorter);
         // new installations are the report week's rows by OS; the others are keyed by their first column.
         const latestWeek = body.map((b) => b[0]!).sort().at(-1);
-        const csvRow = ['dau.csv', 'lifecycle.csv', 'retention.csv'].includes(t.csv!)
+        const csvRow = ['dau.csv', 'lifecycle.csv', 'retention.csv', 'connect_share.csv'].includes(t.csv!)
           ? body[r]
           : t.csv === 'new_installations.csv'
             ? body.find((b) => b[0] === latestWeek && b[1] === row[0]!.text)
@@ -192,6 +201,8 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
       });
     }
     expect([...compared].sort()).toEqual([
+      'connect_share.csv',
+      'connect_share_by_connector.csv',
       'data_quality.csv',
       'dau.csv',
       'features.csv',
@@ -202,6 +213,7 @@ describe.skipIf(!haveBrowser)('report.html in headless Chromium', () => {
       'releases.csv',
       'retention.csv',
       'summary.csv',
+      'tracking_plan.csv',
       'versions.csv',
     ]);
     expect(cellsCompared).toBeGreaterThan(40);

@@ -55,7 +55,9 @@ describe('Slack delivery', () => {
       'Platform share of active installations',
       'Retention of weekly cohorts',
       'Version adoption',
-      // no 12-week trend chart: the data has one week
+      // no 12-week trend chart: the data has one week (nor a share chart: no cluster login)
+      'connect_share.csv',
+      'connect_share_by_connector.csv',
       'dau.csv',
       'features.csv',
       'lifecycle.csv',
@@ -65,6 +67,7 @@ describe('Slack delivery', () => {
       'releases.csv',
       'retention.csv',
       'summary.csv',
+      'tracking_plan.csv',
       'versions.csv',
     ]);
     // The charts are PNG images, uploaded unshared and shown in the message as image blocks; the

@@ -33,7 +33,7 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
     throw new UsageError(`--installations ${opts.installations}: expected a whole number from 10 to 1000000`);
   }
   if (!Number.isInteger(seed)) throw new UsageError(`--seed ${opts.seed}: expected a whole number`);
-  const { config, catalog } = await loadSettings(opts, io);
+  const { config, catalog, plan } = await loadSettings(opts, io);
   const week = parseWeek('last', config.timezone, io.clock.now());
   const start = week.end.minus({ weeks: DEMO_WEEKS });
   const dir = join(config.dataDir, 'demo', `${week.label}-${config.timezone.replace(/\//g, '_')}-n${installations}-s${seed}-v${DEMO_VERSION}`);
@@ -59,7 +59,7 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
   await withEngine(config, async (engine) => {
     const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [join(dir, 'events')], logger, now: () => io.clock.now() });
     const report = await computeWeeklyReport(
-      { engine, catalog, eventPrefix: config.eventPrefix, logger },
+      { engine, catalog, eventPrefix: config.eventPrefix, plan, clusterShare: config.clusterShare, logger },
       {
         week,
         dataQuality,

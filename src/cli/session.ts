@@ -1,13 +1,16 @@
 import { join } from 'node:path';
 import { loadConfig, type AppConfig } from '../config/config.ts';
 import { loadCatalog, type Catalog } from '../config/catalog.ts';
+import { loadTrackingPlan, type TrackingPlan } from '../config/tracking-plan.ts';
 import { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { GlobalOptions, CliIo } from './main.ts';
 
-export async function loadSettings(opts: GlobalOptions, io: CliIo): Promise<{ config: AppConfig; catalog: Catalog }> {
+export async function loadSettings(opts: GlobalOptions, io: CliIo): Promise<{ config: AppConfig; catalog: Catalog; plan: TrackingPlan }> {
   const config = await loadConfig({ configPath: opts.config, timezone: opts.timezone, dataDir: opts.dataDir, privacyK: opts.privacyK, env: io.env });
   const catalog = await loadCatalog(config.catalogPath);
-  return { config, catalog };
+  // Read at start, so a broken plan is a one-line error before any work, as a broken catalog is.
+  const plan = await loadTrackingPlan(config.trackingPlanPath);
+  return { config, catalog, plan };
 }
 
 /** Opens the embedded engine in the store folder; always closed by `withEngine`, even on errors. */

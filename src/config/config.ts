@@ -17,6 +17,30 @@ import type { SinkSetting } from '../sinks/publish.ts';
 /** The folder of the package (where config/ lives), wherever the process was started. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_CATALOG = join(PACKAGE_ROOT, 'config', 'event-catalog.json');
+export const DEFAULT_TRACKING_PLAN = join(PACKAGE_ROOT, 'config', 'tracking-plan.json');
+
+/**
+ * Names of the cluster-side events and properties for Connect's share of cluster logins (docs/metrics.md).
+ * The PostHog-side names are inferred from Teleport's public code (the service that writes them is
+ * private), hence settings.
+ */
+export interface ClusterShareSettings {
+  /** The cluster's login event (distinct_id tp.<account>). */
+  clusterLoginEvent: string;
+  /** The anonymized user name, the same HMAC in the cluster's and in Connect's events. */
+  userProperty: string;
+  /** The SSO connector of a cluster login; absent or empty for a local user. */
+  connectorProperty: string;
+  /** Connect's login events (the implemented name and any alias). */
+  connectLoginEvents: string[];
+}
+
+export const DEFAULT_CLUSTER_SHARE: ClusterShareSettings = {
+  clusterLoginEvent: 'tp.user.login',
+  userProperty: 'tp.user_name',
+  connectorProperty: 'tp.connector_type',
+  connectLoginEvents: ['connect.cluster.login'],
+};
 
 const SchedulerFileSchema = z
   .object({
@@ -67,6 +91,18 @@ const FileSchema = z
     eventPrefix: z.string().min(1).optional(),
     /** Event catalog file, relative to the config file. Default: config/event-catalog.json. */
     catalog: z.string().min(1).optional(),
+    /** Tracking plan file, relative to the config file. Default: config/tracking-plan.json. */
+    trackingPlan: z.string().min(1).optional(),
+    /** Event and property names of Connect's share of cluster logins; defaults in DEFAULT_CLUSTER_SHARE. */
+    clusterShare: z
+      .object({
+        clusterLoginEvent: z.string().min(1).optional(),
+        userProperty: z.string().min(1).optional(),
+        connectorProperty: z.string().min(1).optional(),
+        connectLoginEvents: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** Local store folder, relative to the config file. */
     dataDir: z.string().min(1).optional(),
     /** Slack delivery: the channel id (C...) and, for a stand-in or a proxy, the Web API base URL. The token is SLACK_BOT_TOKEN. */
@@ -156,6 +192,8 @@ export interface AppConfig {
   timezone: string;
   eventPrefix: string;
   catalogPath: string;
+  trackingPlanPath: string;
+  clusterShare: ClusterShareSettings;
   dataDir: string;
   /** Where each value came from, for `--verbose` and error messages. */
   configPath: string | undefined;
@@ -255,6 +293,8 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
     timezone,
     eventPrefix: file.eventPrefix ?? 'connect.',
     catalogPath: file.catalog ? expand(file.catalog) : DEFAULT_CATALOG,
+    trackingPlanPath: file.trackingPlan ? expand(file.trackingPlan) : DEFAULT_TRACKING_PLAN,
+    clusterShare: { ...DEFAULT_CLUSTER_SHARE, ...file.clusterShare } as ClusterShareSettings,
     dataDir: input.dataDir
       ? resolve(input.dataDir)
       : env.CONNECT_METRICS_DATA_DIR

@@ -9,6 +9,7 @@ import { UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { AppConfig } from '../config/config.ts';
 import type { Catalog } from '../config/catalog.ts';
+import { loadTrackingPlan, type TrackingPlan } from '../config/tracking-plan.ts';
 import type { Week } from '../reports/period.ts';
 import { openSource } from '../sources/open-source.ts';
 import { computeWeeklyReport } from './weekly-report.ts';
@@ -17,6 +18,8 @@ import { publishWeeklyReport, type SinkSetting } from '../sinks/publish.ts';
 export interface ReportRunInput {
   config: AppConfig;
   catalog: Catalog;
+  /** Default: read from config.trackingPlanPath. */
+  plan?: TrackingPlan | undefined;
   week: Week;
   source?: string | undefined;
   events?: string[] | undefined;
@@ -46,11 +49,12 @@ export async function runWeeklyReport(input: ReportRunInput): Promise<ReportRunR
   if (input.engine && !input.downloads?.length) {
     throw new UsageError('--engine counts downloads on a ClickHouse server: it needs --downloads s3://bucket/prefix');
   }
+  const plan = input.plan ?? (await loadTrackingPlan(config.trackingPlanPath));
   const started = Date.now();
   const source = await openSource({ config, source: input.source, events: input.events, logger, now: () => io.clock.now(), fetch: io.fetch, throttle: input.throttle });
   try {
     const report = await computeWeeklyReport(
-      { engine: source.engine, catalog, eventPrefix: config.eventPrefix, logger },
+      { engine: source.engine, catalog, eventPrefix: config.eventPrefix, plan, clusterShare: config.clusterShare, logger },
       {
         week,
         dataQuality: source.dataQuality,

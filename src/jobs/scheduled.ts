@@ -16,6 +16,8 @@ import { openSource } from '../sources/open-source.ts';
 import { runQuery } from '../engine/run-query.ts';
 import { queries } from '../queries/index.ts';
 import { standardParams } from './weekly-report.ts';
+import { loadTrackingPlan } from '../config/tracking-plan.ts';
+import { buildTrackingPlan, PRIVACY_VIOLATIONS, type TrackingPlanRow } from '../reports/tracking-plan.ts';
 import { checkDays, evaluateDailyCheck, type Alert } from './daily-check.ts';
 import { ALERT_EVENT_TYPE, deliverDigest } from '../sinks/slack.ts';
 import { escapeMrkdwn } from '../render/slack.ts';
@@ -75,32 +77,40 @@ export function dailyCheckJob(deps: JobDeps): JobDefinition {
   const settings = config.jobs.dailyCheck;
   return {
     id: 'daily-check',
-    description: "yesterday's DAU against the same weekday's median, and whether events still arrive; alerts to Slack",
+    description: "yesterday's DAU against the same weekday's median, whether events still arrive, and values that may not be anonymized (tracking plan); alerts to Slack",
     schedule: settings.schedule,
     timezone: config.timezone,
     scheduleSetting: 'jobs.dailyCheck.schedule (CONNECT_METRICS_DAILY_CHECK_SCHEDULE)',
     async run(ctx) {
       const tz = config.timezone;
       const days = checkDays(ctx.scheduledFor, tz, settings.weeks);
+      const plan = await loadTrackingPlan(config.trackingPlanPath);
       const source = await openSource({ config, source: deps.source, events: deps.events, logger: ctx.logger, now: () => deps.clock.now(), fetch: deps.fetch });
       let dauRows: Array<{ day: string; active_users: number }>;
-      let recent: Array<{ events: number }>;
+      let planRows: TrackingPlanRow[];
       try {
-        const base = standardParams({ catalog: deps.catalog, eventPrefix: config.eventPrefix }, { from: toInstant(days.from), to: toInstant(days.to) }, tz);
+        const base = standardParams({ catalog: deps.catalog, eventPrefix: config.eventPrefix, plan }, { from: toInstant(days.from), to: toInstant(days.to) }, tz);
         dauRows = await runQuery(source.engine, queries.active_users_daily, base, { signal: ctx.signal });
+        // The 24 hours before the run, checked against the tracking plan (no look-back: from = check_from).
+        // Its event counts are also the ingestion check's, so the check stays two requests; and runs a day
+        // apart check windows that tile time, so every event is checked once.
         const at = DateTime.fromJSDate(ctx.scheduledFor, { zone: 'UTC' });
-        recent = await runQuery(source.engine, queries.active_users_daily, { ...base, from: toInstant(at.minus({ hours: 24 })), to: toInstant(at) }, { signal: ctx.signal });
+        const window = { from: toInstant(at.minus({ hours: 24 })), check_from: toInstant(at.minus({ hours: 24 })), to: toInstant(at) };
+        planRows = await runQuery(source.engine, queries.tracking_plan, { ...base, ...window }, { signal: ctx.signal });
       } finally {
         source.close();
       }
+      const checked = buildTrackingPlan(planRows, plan);
       const alerts = evaluateDailyCheck({
         scheduledFor: ctx.scheduledFor,
         timezone: tz,
         prefix: config.eventPrefix,
         dauByDay: new Map(dauRows.map((r) => [r.day, Number(r.active_users)])),
-        eventsLast24h: recent.reduce((s, r) => s + Number(r.events), 0),
+        eventsLast24h: planRows.filter((r) => r.kind === 'event').reduce((s, r) => s + r.events, 0),
         threshold: settings.threshold,
         weeks: settings.weeks,
+        privacyProblems: checked.problems.filter((p) => PRIVACY_VIOLATIONS.includes(p.violation)),
+        privacyEvents: { not_anonymized: checked.totals.violations.not_anonymized, bad_distinct_id: checked.totals.violations.bad_distinct_id },
       });
       if (!alerts.length) return `no alert for ${days.yesterday}`;
       await deliverAlerts(alerts, deps, ctx.logger);

@@ -7,6 +7,8 @@ import type { Engine } from '../engine/engine.ts';
 import { runQuery } from '../engine/run-query.ts';
 import { queries } from '../queries/index.ts';
 import { catalogArrays, protocolEvents, type Catalog } from '../config/catalog.ts';
+import { trackingPlanParams, type TrackingPlan } from '../config/tracking-plan.ts';
+import type { ClusterShareSettings } from '../config/config.ts';
 import { previousWeek, toInstant, type Week } from '../reports/period.ts';
 import { buildWeeklyReport, COMPLETENESS_WEEKS, type WeeklyReport, type WeeklyResults } from '../reports/weekly-report.ts';
 import type { DataQuality } from '../reports/data-quality.ts';
@@ -18,18 +20,40 @@ export interface ReportContext {
   engine: Engine;
   catalog: Catalog;
   eventPrefix: string;
+  /** The tracking plan checked every week (config/tracking-plan.json). */
+  plan: TrackingPlan;
+  /** Event and property names of Connect's share of cluster logins. */
+  clusterShare: ClusterShareSettings;
   logger: Logger;
 }
 
+/** The parameters of Connect's share of cluster logins (src/queries/connect_share.ts). */
+export function clusterShareParams(s: ClusterShareSettings) {
+  return {
+    cluster_login_event: s.clusterLoginEvent,
+    connect_login_events: s.connectLoginEvents,
+    user_property: s.userProperty,
+    connector_property: s.connectorProperty,
+  };
+}
+
 /** The values every report query may take; each query validates the ones it declares. */
-export function standardParams(ctx: Pick<ReportContext, 'catalog' | 'eventPrefix'>, range: { from: string; to: string }, timezone: string) {
+export function standardParams(
+  ctx: Pick<ReportContext, 'catalog' | 'eventPrefix'> & Partial<Pick<ReportContext, 'plan' | 'clusterShare'>>,
+  range: { from: string; to: string },
+  timezone: string,
+) {
   return {
     from: range.from,
     to: range.to,
+    // The tracking plan checks [check_from, to) and looks for new event names over [from, to).
+    check_from: range.from,
     timezone,
     prefix: ctx.eventPrefix,
     ...catalogArrays(ctx.catalog),
     protocol_events: protocolEvents(ctx.catalog),
+    ...(ctx.plan ? trackingPlanParams(ctx.plan) : {}),
+    ...(ctx.clusterShare ? clusterShareParams(ctx.clusterShare) : {}),
     // All installations in one part; an engine that must split a query raises these (src/engine/split.ts).
     user_buckets: 1,
     user_bucket: 0,
@@ -46,9 +70,10 @@ export const WEEKLY_REPORT_QUERIES = [
   queries.feature_usage,
   queries.protocol_usage,
   queries.platform_share,
-  queries.event_first_seen,
+  queries.tracking_plan,
   queries.growth_weekly,
   queries.version_adoption,
+  queries.connect_share,
 ] as const;
 
 export async function collectWeeklyResults(ctx: ReportContext, week: Week): Promise<WeeklyResults> {
@@ -68,27 +93,32 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
     <Q extends Parameters<typeof runQuery>[1]>(q: Q, values: Record<string, unknown> = params) =>
     (signal: AbortSignal) =>
       runQuery(ctx.engine, q, values, { signal });
-  const [daily, weekly, features, protocols, platforms, firstSeen, growth, versions] = (await allOrAbort<unknown>([
+  // The tracking plan is checked over the report week; its look-back for new event names is historyParams'.
+  const planParams = { ...historyParams, check_from: toInstant(week.start) };
+  const [daily, weekly, features, protocols, platforms, trackingPlan, growth, versions, connectShare] = (await allOrAbort<unknown>([
     run(queries.active_users_daily, dailyParams),
     run(queries.active_users_weekly, trendParams),
     run(queries.feature_usage),
     run(queries.protocol_usage),
     run(queries.platform_share),
-    run(queries.event_first_seen, historyParams),
+    run(queries.tracking_plan, planParams),
     // Growth over the same 12 weeks; both look back over all history for "first seen".
     run(queries.growth_weekly, trendParams),
     run(queries.version_adoption, trendParams),
+    // Connect's share of cluster logins over the same 12 weeks.
+    run(queries.connect_share, trendParams),
   ])) as [
     WeeklyResults['daily'],
     WeeklyResults['weekly'],
     WeeklyResults['features'],
     WeeklyResults['protocols'],
     WeeklyResults['platforms'],
-    WeeklyResults['firstSeen'],
+    WeeklyResults['trackingPlan'],
     WeeklyResults['growth'],
     WeeklyResults['versions'],
+    WeeklyResults['connectShare'],
   ];
-  const results: WeeklyResults = { daily, weekly, features, protocols, platforms, firstSeen, growth, versions };
+  const results: WeeklyResults = { daily, weekly, features, protocols, platforms, trackingPlan, growth, versions, connectShare };
   ctx.logger.debug('report queries done', { engine: ctx.engine.name, ms: Date.now() - started });
   return results;
 }
@@ -118,5 +148,7 @@ export async function computeWeeklyReport(
     generatedAt: input.generatedAt,
     downloads,
     privacyK: input.privacyK,
+    plan: ctx.plan,
+    clusterShare: ctx.clusterShare,
   });
 }

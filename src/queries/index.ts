@@ -5,23 +5,25 @@
 import type { QueryDefinition } from '../engine/query.ts';
 import active_users_daily from './active_users_daily.ts';
 import active_users_weekly from './active_users_weekly.ts';
+import connect_share from './connect_share.ts';
 import downloads_daily from './downloads_daily.ts';
-import event_first_seen from './event_first_seen.ts';
 import feature_usage from './feature_usage.ts';
 import growth_weekly from './growth_weekly.ts';
 import platform_share from './platform_share.ts';
 import protocol_usage from './protocol_usage.ts';
+import tracking_plan from './tracking_plan.ts';
 import version_adoption from './version_adoption.ts';
 
 export const queries = {
   active_users_daily,
   active_users_weekly,
+  connect_share,
   downloads_daily,
-  event_first_seen,
   feature_usage,
   growth_weekly,
   platform_share,
   protocol_usage,
+  tracking_plan,
   version_adoption,
 } as const;
 

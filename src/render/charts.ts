@@ -149,7 +149,40 @@ export async function weeklyCharts(report: WeeklyReport): Promise<Chart[]> {
     }),
   });
   charts.push(...(await growthCharts(report)));
+  charts.push(...(await connectShareCharts(report)));
   return charts;
+}
+
+/**
+ * Connect's share of cluster logins over the 12 weeks: a week with no cluster login has no share and
+ * no point (a gap, not a 0). None when the data holds no cluster login at all (the digest says why).
+ */
+export async function connectShareCharts(report: WeeklyReport): Promise<Chart[]> {
+  const c = report.connectShare;
+  if (!c || !c.clusterLoginsSeen) return [];
+  const label = (w: string) => DateTime.fromISO(w).toFormat('MMM d');
+  const weekLabels = c.weeks.map((w) => label(w.week));
+  // Null shares stay in the data: the line breaks there ('break-paths' below) instead of joining across the week.
+  const points = c.weeks.map((w) => ({ week: label(w.week), share: w.share, cluster: w.clusterUsers }));
+  return [
+    {
+      filename: `${report.week.label}-connect-share.png`,
+      title: "Connect's share of cluster logins, 12 weeks",
+      alt: `Share of the users who logged in to a cluster that also logged in with Connect, per week for the 12 weeks to ${report.week.label} (a lower bound)`,
+      png: await toPng({
+        title: "Connect's share of cluster logins (a lower bound)",
+        width: WIDTH,
+        height: HEIGHT,
+        data: { values: points },
+        mark: { type: 'line', point: { size: 60, filled: true, color: GREEN }, strokeWidth: 3, color: GREEN, invalid: 'break-paths-show-domains' },
+        encoding: {
+          x: { field: 'week', type: 'ordinal', sort: weekLabels, scale: { domain: weekLabels }, title: 'week starting', axis: { labelAngle: -40 } },
+          y: { field: 'share', type: 'quantitative', title: 'share of cluster users', axis: { format: '%' }, scale: { domain: [0, 1] } },
+          tooltip: [{ field: 'cluster', type: 'quantitative', title: 'cluster users' }],
+        },
+      }),
+    },
+  ];
 }
 
 // Okabe-Ito, beside BLUE and ORANGE above.

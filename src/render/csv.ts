@@ -9,6 +9,8 @@ import { REJECT_REASONS } from '../sources/posthog-export.ts';
 import { combineFeatures, combinePlatforms, combineProtocols } from '../reports/privacy.ts';
 import { growthCsvTables } from './growth.ts';
 import { dayState } from './digest.ts';
+import { connectShareCsvTables } from './connect-share.ts';
+import { trackingPlanCsvTables } from './tracking-plan.ts';
 
 export type Cell = string | number | null;
 
@@ -111,6 +113,6 @@ export function weeklyCsvTables(report: WeeklyReport): Record<string, Table> {
       rows: dl.files.map((f) => [f.path, f.format, f.lines, f.unparsable, f.error ?? '']),
     };
   }
-  Object.assign(tables, growthCsvTables(report));
+  Object.assign(tables, growthCsvTables(report), connectShareCsvTables(report), trackingPlanCsvTables(report));
   return tables;
 }

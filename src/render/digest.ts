@@ -9,6 +9,8 @@ import { isSmall, privacyFootnote, smallLabel } from '../reports/privacy.ts';
 import { figure } from '../reports/weekly-report.ts';
 import { reportHighlights } from '../reports/growth-highlights.ts';
 import { growthCaveats, growthDigestTables } from './growth.ts';
+import { connectShareCaveats, connectShareDigestTables, connectShareFigure } from './connect-share.ts';
+import { trackingPlanLine } from './tracking-plan.ts';
 import { totalRejected } from '../reports/data-quality.ts';
 import { REJECT_REASONS } from '../sources/posthog-export.ts';
 
@@ -151,6 +153,9 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
       : []),
     ...(report.comparison.comparable ? [] : [`No week-over-week change is claimed (${NO_CHANGE}): ${report.comparison.reason}.`]),
   ];
+  // One line about the tracking plan when anything breaks it: first, as a warning, when a value may
+  // not be anonymized; otherwise among the highlights.
+  const plan = trackingPlanLine(report.trackingPlan);
   return {
     title: `Teleport Connect usage · ${report.week.label}${report.partial ? ` ${PARTIAL}` : ''}`,
     subtitle: `${weekRange(report)}${report.partial ? `, partial: up to ${at(report, report.generatedAt)}` : ''}, compared with the week before`,
@@ -174,8 +179,10 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
             },
           ]
         : []),
+      ...connectShareFigure(report, change),
     ],
     warnings: [
+      ...(plan?.privacy ? [plan.text] : []),
       ...warnings,
       ...(suspect.length
       ? [
@@ -185,7 +192,7 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
         ]
       : []),
     ],
-    highlights: reportHighlights(report).map((h) => h.text),
+    highlights: [...reportHighlights(report).map((h) => h.text), ...(plan && !plan.privacy ? [plan.text] : [])],
     tables: [
       {
         title: 'Daily active installations',
@@ -215,8 +222,9 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
       },
       platformsTable(report),
       ...growthDigestTables(report, max),
+      ...connectShareDigestTables(report),
     ].map(partialTitle),
-    context: [...(report.downloads ? [...context, ...downloadCaveats(report)] : context), ...growthCaveats(report)],
+    context: [...(report.downloads ? [...context, ...downloadCaveats(report)] : context), ...growthCaveats(report), ...connectShareCaveats(report)],
   };
 }
 

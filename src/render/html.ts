@@ -14,6 +14,7 @@ import { REJECT_REASONS } from '../sources/posthog-export.ts';
 import type { Chart } from './charts.ts';
 import { formatChange, formatInt, formatPercent, NO_CHANGE, PARTIAL, weeklyDigest, type Digest, type DigestTable } from './digest.ts';
 import { formatNumber } from './csv.ts';
+import { trackingPlanPageTables } from './tracking-plan.ts';
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -265,6 +266,15 @@ export function reportPage(report: WeeklyReport, charts: readonly Chart[]): stri
       digest.tables.map((t, i) => tableHtml(fromDigest(t, t.csv ? t.csv.replace(/\.csv$/, '') : `table-${i}`))).join('\n') +
       '</section>',
   );
+  const plan = trackingPlanPageTables(report);
+  if (plan.length) {
+    parts.push(
+      '<section id="tracking-plan"><h2>Tracking plan</h2>' +
+        '<p class="muted">Each week\'s connect.* events checked against config/tracking-plan.json. A violation shows its event, property, count and one example event\'s uuid, never the value.</p>' +
+        plan.map((t, i) => tableHtml(fromDigest(t, i === 0 ? 'tracking_plan' : 'tracking-plan-problems'))).join('\n') +
+        '</section>',
+    );
+  }
   const dq = [dataQualityTable(report), logFilesTable(report)].filter((t): t is PageTable => t !== undefined);
   parts.push(`<section id="data-quality"><h2>Data quality</h2>${digest.context.map((c) => `<p>${escapeHtml(c)}</p>`).join('')}${dq.map(tableHtml).join('\n')}</section>`);
   parts.push(

@@ -8,6 +8,7 @@
  */
 import type { FeatureRow, PlatformRow, ProtocolRow, WeeklyReport } from './weekly-report.ts';
 import type { DownloadsVsNew, GrowthSection, ReleaseAdoption, VersionShare } from './growth.ts';
+import { shareOf, type ConnectShareSection, type ConnectorShare } from './connect-share.ts';
 
 /** The default k: cells of 1 to 4 installations are suppressed. */
 export const DEFAULT_PRIVACY_K = 5;
@@ -128,6 +129,7 @@ export function privacySafeReport(report: WeeklyReport): WeeklyReport {
     }),
     newEvents: report.newEvents.map((e) => (isSmall(e.users, k) ? { ...e, users: 0, suppressed: true } : e)),
     ...(report.growth ? { growth: privacySafeGrowth(report.growth, k) } : {}),
+    ...(report.connectShare ? { connectShare: privacySafeConnectShare(report.connectShare, k) } : {}),
   };
 }
 
@@ -173,4 +175,25 @@ export function privacySafeGrowth(g: GrowthSection, k: number): GrowthSection {
     adoption: g.adoption.filter((p) => !isSmall(p.installations, k)),
     downloadsVsNew: combineNewInstallations(g.downloadsVsNew, k),
   };
+}
+
+/**
+ * Connect's share per connector type: a row is small when its cluster users or its Connect users are
+ * 1 to k-1 (either count singles out a handful of people); small rows leave their place and are added
+ * into one `other` row at the end (merged with a connector the data names `other`), its share
+ * recomputed from the sums. The order of the rest (cluster users descending, then name) is kept.
+ */
+export function combineConnectors(rows: readonly ConnectorShare[], k: number): ConnectorShare[] {
+  const small = rows.filter((r) => r.connectorType !== 'other' && (isSmall(r.clusterUsers, k) || isSmall(r.connectUsers, k)));
+  if (small.length === 0) return [...rows];
+  const existing = rows.find((r) => r.connectorType === 'other');
+  const folded = [...small, ...(existing ? [existing] : [])];
+  const cluster = folded.reduce((s, r) => s + r.clusterUsers, 0);
+  const connect = folded.reduce((s, r) => s + r.connectUsers, 0);
+  return [...rows.filter((r) => !folded.includes(r)), { connectorType: 'other', ...shareOf(cluster, connect) }];
+}
+
+/** The share section as it may leave the machine: the connector breakdown folded as in its CSV. */
+export function privacySafeConnectShare(section: ConnectShareSection, k: number): ConnectShareSection {
+  return { ...section, byConnector: combineConnectors(section.byConnector, k) };
 }

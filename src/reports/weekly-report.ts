@@ -10,14 +10,17 @@ import type active_users_weekly from '../queries/active_users_weekly.ts';
 import type feature_usage from '../queries/feature_usage.ts';
 import type protocol_usage from '../queries/protocol_usage.ts';
 import type platform_share from '../queries/platform_share.ts';
-import type event_first_seen from '../queries/event_first_seen.ts';
 import type { Catalog } from '../config/catalog.ts';
+import type { TrackingPlan } from '../config/tracking-plan.ts';
+import type { ClusterShareSettings } from '../config/config.ts';
 import { weekStarting, type Week } from './period.ts';
 import type { DataQuality } from './data-quality.ts';
 import type { DownloadsSection } from './downloads.ts';
 import { DEFAULT_PRIVACY_K } from './privacy.ts';
 import { buildGrowth, GROWTH_WEEKS, type GrowthRow, type GrowthSection, type VersionRow } from './growth.ts';
 import { compareWeeks, coveredChange, weekCoverage, type Comparison, type WeekCoverage } from './coverage.ts';
+import { buildConnectShare, type ConnectShareRow, type ConnectShareSection } from './connect-share.ts';
+import { buildTrackingPlan, firstSeenOf, type TrackingPlanRow, type TrackingPlanSection } from './tracking-plan.ts';
 
 export interface WeeklyResults {
   daily: Array<RowOf<typeof active_users_daily>>;
@@ -25,8 +28,15 @@ export interface WeeklyResults {
   features: Array<RowOf<typeof feature_usage>>;
   protocols: Array<RowOf<typeof protocol_usage>>;
   platforms: Array<RowOf<typeof platform_share>>;
-  /** Absent in reports built without the look-back (then no trend and no new events are claimed). */
-  firstSeen?: Array<RowOf<typeof event_first_seen>>;
+  /**
+   * Each connect.* event name's first day over the look-back (the tracking_plan query's first_seen
+   * rows); absent: taken from `trackingPlan`, and without either no trend and no new events are claimed.
+   */
+  firstSeen?: Array<{ event: string; first_seen: string; users: number }>;
+  /** tracking_plan over the report week (absent: no tracking-plan section). */
+  trackingPlan?: TrackingPlanRow[];
+  /** connect_share over the 12 weeks (absent: no share section). */
+  connectShare?: ConnectShareRow[];
   /** growth_weekly and version_adoption over the 12 weeks (absent: no growth section). */
   growth?: GrowthRow[];
   versions?: VersionRow[];
@@ -123,6 +133,10 @@ export interface WeeklyReport {
   privacy: { k: number };
   /** Lifecycle, retention, release adoption, downloads beside new installations (src/reports/growth.ts). */
   growth?: GrowthSection;
+  /** Connect's share of cluster logins (src/reports/connect-share.ts). */
+  connectShare?: ConnectShareSection;
+  /** The tracking plan checked over the report week (src/reports/tracking-plan.ts). */
+  trackingPlan?: TrackingPlanSection;
 }
 
 export interface Completeness {
@@ -153,6 +167,10 @@ export interface BuildInput {
   downloads?: DownloadsSection | undefined;
   /** Breakdown cells under k installations are suppressed in every output. Default 5. */
   privacyK?: number | undefined;
+  /** The plan the tracking_plan rows were checked against (needed for its section). */
+  plan?: TrackingPlan | undefined;
+  /** The names the connect_share rows were counted with (needed for its section). */
+  clusterShare?: ClusterShareSettings | undefined;
 }
 
 export function figure(value: number, previous: number): Figure {
@@ -261,6 +279,8 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     ...(results.growth && results.versions
       ? { growth: buildGrowth({ growthRows: results.growth, versionRows: results.versions, week, downloads: input.downloads }) }
       : {}),
+    ...(results.connectShare && input.clusterShare ? { connectShare: buildConnectShare(results.connectShare, week, input.clusterShare) } : {}),
+    ...(results.trackingPlan && input.plan ? { trackingPlan: buildTrackingPlan(results.trackingPlan, input.plan) } : {}),
   };
 }
 
@@ -311,7 +331,7 @@ function completeness(results: WeeklyResults, week: Week): Completeness {
  */
 function history(results: WeeklyResults, week: Week, coverage: WeekCoverage[]): Pick<WeeklyReport, 'trend' | 'historyCovered' | 'newEvents'> {
   const coveredWeek = new Map(coverage.map((c) => [c.monday, c.covered]));
-  const firstSeen = results.firstSeen ?? [];
+  const firstSeen = results.firstSeen ?? (results.trackingPlan ? firstSeenOf(results.trackingPlan) : []);
   const lookbackStart = week.start.minus({ weeks: 12 }).toISODate()!;
   const lookbackFirstWeekEnd = week.start.minus({ weeks: 11 }).toISODate()!;
   const earliest = firstSeen.reduce<string | undefined>((m, r) => (m === undefined || r.first_seen < m ? r.first_seen : m), undefined);
