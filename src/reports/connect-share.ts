@@ -8,7 +8,8 @@ import type { RowOf } from '../engine/query.ts';
 import type connect_share from '../queries/connect_share.ts';
 import type { ClusterShareSettings } from '../config/config.ts';
 import type { Week } from './period.ts';
-import { figure, type Figure } from './weekly-report.ts';
+import type { Figure } from './weekly-report.ts';
+import { coveredChange, type Comparison } from './coverage.ts';
 
 export type ConnectShareRow = RowOf<typeof connect_share>;
 
@@ -53,7 +54,7 @@ export function trendWeeks(week: Week, n = 12): string[] {
   return Array.from({ length: n }, (_, i) => week.start.minus({ weeks: n - 1 - i }).toISODate()!);
 }
 
-export function buildConnectShare(rows: readonly ConnectShareRow[], week: Week, settings: ClusterShareSettings): ConnectShareSection {
+export function buildConnectShare(rows: readonly ConnectShareRow[], week: Week, settings: ClusterShareSettings, comparison: Comparison): ConnectShareSection {
   if (rows.length >= CONNECT_SHARE_ROWS_LIMIT) {
     throw new Error(`connect_share returned ${rows.length} rows, its limit: too many connector types (${settings.connectorProperty}) to list`);
   }
@@ -66,8 +67,10 @@ export function buildConnectShare(rows: readonly ConnectShareRow[], week: Week, 
     .sort((a, b) => b.clusterUsers - a.clusterUsers || (a.connectorType < b.connectorType ? -1 : a.connectorType > b.connectorType ? 1 : 0));
   const cur = weeks.at(-1)!;
   const prev = weeks.at(-2)!;
-  // The change goes through the same function as the summary's WAU change (figure), so a rule on
-  // which weeks may be compared applies to both.
-  const share = cur.share !== null && prev.share !== null ? figure(cur.share, prev.share) : null;
+  // The change follows the summary's rule (src/reports/coverage.ts): none unless both weeks are fully covered.
+  const share =
+    cur.share !== null && prev.share !== null
+      ? { value: cur.share, previous: prev.share, change: coveredChange(cur.share, prev.share, comparison) }
+      : null;
   return { weeks, byConnector, share, clusterLoginsSeen: weeks.some((w) => w.clusterUsers > 0), settings };
 }

@@ -279,7 +279,7 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     ...(results.growth && results.versions
       ? { growth: buildGrowth({ growthRows: results.growth, versionRows: results.versions, week, downloads: input.downloads }) }
       : {}),
-    ...(results.connectShare && input.clusterShare ? { connectShare: buildConnectShare(results.connectShare, week, input.clusterShare) } : {}),
+    ...(results.connectShare && input.clusterShare ? { connectShare: buildConnectShare(results.connectShare, week, input.clusterShare, comparison) } : {}),
     ...(results.trackingPlan && input.plan ? { trackingPlan: buildTrackingPlan(results.trackingPlan, input.plan) } : {}),
   };
 }
