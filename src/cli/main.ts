@@ -55,7 +55,7 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .command('report')
       .description('weekly report: CSV files, the Slack digest (slack.json without a token) and a text preview')
       .option('--week <week>', 'ISO week like 2026-W47, or last (the last complete week)', 'last')
-      .option('--events <path...>', 'PostHog batch-export files or folders (.jsonl, .jsonl.gz, .parquet)')
+      .option('--events <path...>', 'PostHog batch-export files or folders (.jsonl, .jsonl.gz/.br/.zst, .parquet, .parquet.zst)')
       .addOption(sourceOption())
       .option('--downloads <path...>', 'CloudFront access logs (files, folders or s3://bucket/prefix): adds installer downloads')
       .option('--engine <url>', 'count downloads on a ClickHouse server that reads the bucket itself: clickhouse://user:pass@host:8123/db')
