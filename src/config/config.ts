@@ -94,6 +94,8 @@ const FileSchema = z
         updateUserAgents: z.array(z.string().min(1)).optional(),
         /** Field order of v2 `plain` files, which carry no header. Default: the legacy standard order. */
         plainFields: z.array(z.string().min(1)).min(1).optional(),
+        /** Field delimiter of v2 `w3c` and `plain` output (the delivery's fieldDelimiter, up to 5 characters). Default tab. */
+        fieldDelimiter: z.string().min(1).max(5).optional(),
         /** S3 client settings beyond the AWS standard chain (endpoint and path style for S3-compatible stores). */
         s3: z
           .object({
@@ -194,6 +196,7 @@ export interface DownloadRules {
   hosts: string[];
   updateUserAgents: string[];
   plainFields: string[] | undefined;
+  fieldDelimiter: string | undefined;
   s3: { region?: string; endpoint?: string; forcePathStyle?: boolean; concurrency?: number };
   clickhouse: { s3BaseUrl?: string; passCredentials?: boolean; database: string };
 }
@@ -292,6 +295,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
       hosts: file.downloads?.hosts ?? [],
       updateUserAgents: file.downloads?.updateUserAgents ?? ['electron-builder'],
       plainFields: file.downloads?.plainFields,
+      fieldDelimiter: file.downloads?.fieldDelimiter,
       s3: { ...(file.downloads?.s3 ?? {}) },
       clickhouse: { ...(file.downloads?.clickhouse ?? {}), database: file.downloads?.clickhouse?.database ?? 'connect_metrics_cdn' },
     },
