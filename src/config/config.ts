@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../lib/errors.ts';
-import { isValidTimeZone } from '../engine/params.ts';
+import { canonicalTimeZone, isValidTimeZone } from '../engine/params.ts';
 import { describeIssue } from './issues.ts';
 import { DEFAULT_PRIVACY_K } from '../reports/privacy.ts';
 import type { SinkSetting } from '../sinks/publish.ts';
@@ -245,9 +245,11 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
     if (!parsed.success) throw new ConfigError(`config file ${configPath}: ${describeIssue(parsed.error.issues[0]!)}`);
     file = parsed.data;
   }
-  const timezone = input.timezone ?? file.timezone ?? 'UTC';
-  if (!isValidTimeZone(timezone)) {
-    throw new ConfigError(`--timezone ${timezone}: not an IANA timezone`, { hint: 'use a name such as UTC, Europe/Berlin or America/Los_Angeles' });
+  const given = input.timezone ?? file.timezone ?? 'UTC';
+  // `utc` or `europe/berlin` mean UTC and Europe/Berlin: taken by their canonical names, which the engines know.
+  const timezone = canonicalTimeZone(given);
+  if (timezone === undefined) {
+    throw new ConfigError(`${input.timezone !== undefined ? '--timezone' : 'timezone'} ${given}: not an IANA timezone`, { hint: 'use a name such as UTC, Europe/Berlin or America/Los_Angeles' });
   }
   const expand = (p: string) => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : resolve(base, p));
   return {

@@ -31,6 +31,10 @@ export interface RunRecord {
   reason?: string;
   /** A short result from the job (report id, alerts posted). */
   summary?: string;
+  /** Backfill: what the week was made from (the --events paths, or the PostHog project). */
+  inputs?: string[];
+  /** Backfill: the folder the week's report went to. */
+  output?: string;
 }
 
 export interface JobLedger {

@@ -32,9 +32,27 @@ export function chooseSource(config: AppConfig, source: string | undefined, even
   if (source !== undefined && !(SOURCES as readonly string[]).includes(source)) {
     throw new UsageError(`--source ${source}: expected posthog or files`);
   }
+  if (source === 'posthog' && events?.length) {
+    // Refused before anything runs (backfill, serve), not at the first week.
+    throw new UsageError('--events reads export files; it does not go with --source posthog', { hint: 'drop --events, or pass --source files' });
+  }
   if (source) return source as SourceName;
   if (events?.length) return 'files';
   return hasAnyPostHogSetting(config) ? 'posthog' : 'files';
+}
+
+/**
+ * The source a command will read, refused at once when it has nothing to read: files without
+ * --events (a report, `serve` at start rather than at Monday's run).
+ */
+export function requireSource(config: AppConfig, source: string | undefined, events: string[] | undefined): SourceName {
+  const name = chooseSource(config, source, events);
+  if (name === 'files' && !events?.length) {
+    throw new UsageError('--events is required with --source files (no PostHog settings are configured)', {
+      hint: 'pass --events PATH with PostHog batch-export files, or set POSTHOG_HOST, POSTHOG_PROJECT_ID and POSTHOG_API_KEY',
+    });
+  }
+  return name;
 }
 
 export async function openSource(args: {
@@ -46,13 +64,8 @@ export async function openSource(args: {
   fetch?: typeof fetch | undefined;
 }): Promise<OpenedSource> {
   const { config, logger } = args;
-  const name = chooseSource(config, args.source, args.events);
-  if (name === 'files') {
-    if (!args.events?.length) {
-      throw new UsageError('--events is required with --source files (no PostHog settings are configured)', {
-        hint: 'pass --events PATH with PostHog batch-export files, or set POSTHOG_HOST, POSTHOG_PROJECT_ID and POSTHOG_API_KEY',
-      });
-    }
+  const name = requireSource(config, args.source, args.events);
+  if (name === 'files' && args.events?.length) {
     const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
     try {
       const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
@@ -61,9 +74,6 @@ export async function openSource(args: {
       engine.close();
       throw error;
     }
-  }
-  if (args.events?.length) {
-    throw new UsageError('--events reads export files; it does not go with --source posthog', { hint: 'drop --events, or pass --source files' });
   }
   const settings = posthogSettings(config);
   let requests = 0;
