@@ -40,14 +40,15 @@ beforeAll(async () => {
 
 describe('one-line errors', () => {
   it('a timezone in the wrong case is taken by its canonical name (utc, europe/berlin)', async () => {
-    for (const [given, canonical] of [
+    const cases: Array<[string, string]> = [
       ['utc', 'UTC'],
       ['europe/berlin', 'Europe/Berlin'],
-    ]) {
+    ];
+    for (const [given, canonical] of cases) {
       const out = join(dir, `tz-${canonical.replace('/', '-')}`);
-      const run = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', out, '--sinks', 'csv', '--timezone', given!, '--data-dir', join(dir, 'data')]);
+      const run = await runCli(['report', '--week', '2026-W47', '--events', events, '--out', out, '--sinks', 'csv', '--timezone', given, '--data-dir', join(dir, 'data')]);
       expect(run.code, run.stderr).toBe(0);
-      expect(run.stdout).toContain(canonical!);
+      expect(run.stdout).toContain(canonical);
       // 3 installations every day of the week, whatever the zone's day boundaries
       expect(parseCsv(await readFile(join(out, 'summary.csv'), 'utf8')).find((r) => r[0] === 'wau')?.[1]).toBe('3');
     }
