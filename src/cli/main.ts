@@ -201,6 +201,9 @@ function reportError(error: unknown, io: CliIo, verbose?: boolean): number {
     io.stderr(`error: ${error.message}\n`);
     if (error.hint) io.stderr(`  ${error.hint}\n`);
     if (verbose && error.cause) io.stderr(`${String((error.cause as Error).stack ?? error.cause)}\n`);
+  } else if (typeof (error as NodeJS.ErrnoException)?.code === 'string' && /^E[A-Z]+$/.test((error as NodeJS.ErrnoException).code!) && !verbose) {
+    // A system error (no space, permission, address in use) is its message, not a stack trace.
+    io.stderr(`error: ${(error as Error).message}\n  (--verbose shows where it happened)\n`);
   } else {
     io.stderr(`error: ${(error as Error)?.stack ?? String(error)}\n`);
   }

@@ -3,6 +3,7 @@ import { loadConfig, type AppConfig } from '../config/config.ts';
 import { loadCatalog, type Catalog } from '../config/catalog.ts';
 import { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { GlobalOptions, CliIo } from './main.ts';
+import { silentLogger, type Logger } from '../lib/logger.ts';
 
 export async function loadSettings(opts: GlobalOptions, io: CliIo): Promise<{ config: AppConfig; catalog: Catalog }> {
   const config = await loadConfig({ configPath: opts.config, timezone: opts.timezone, dataDir: opts.dataDir, privacyK: opts.privacyK, env: io.env });
@@ -11,8 +12,8 @@ export async function loadSettings(opts: GlobalOptions, io: CliIo): Promise<{ co
 }
 
 /** Opens the embedded engine in the store folder; always closed by `withEngine`, even on errors. */
-export async function withEngine<T>(config: AppConfig, fn: (engine: ChdbEngine) => Promise<T>): Promise<T> {
-  const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
+export async function withEngine<T>(config: AppConfig, fn: (engine: ChdbEngine) => Promise<T>, logger: Logger = silentLogger): Promise<T> {
+  const engine = await ChdbEngine.openIn(config.dataDir, { logger, waitSeconds: config.dataDirWaitSeconds, what: 'connect-metrics' });
   try {
     return await fn(engine);
   } finally {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../lib/errors.ts';
 import { canonicalTimeZone, isValidTimeZone } from '../engine/params.ts';
+import { DEFAULT_DATA_DIR_WAIT_SECONDS } from '../lib/data-folder.ts';
 import { describeIssue } from './issues.ts';
 import { DEFAULT_PRIVACY_K } from '../reports/privacy.ts';
 import type { SinkSetting } from '../sinks/publish.ts';
@@ -69,6 +70,8 @@ const FileSchema = z
     catalog: z.string().min(1).optional(),
     /** Local store folder, relative to the config file. */
     dataDir: z.string().min(1).optional(),
+    /** How long a process waits for another one using the same data folder, in seconds. Default 600. */
+    dataDirWaitSeconds: z.number().int().min(0).max(86_400).optional(),
     /** Slack delivery: the channel id (C...) and, for a stand-in or a proxy, the Web API base URL. The token is SLACK_BOT_TOKEN. */
     slack: z.object({ channel: z.string().min(1).optional(), apiUrl: z.string().url().optional() }).strict().optional(),
     /** Small-cell suppression: breakdown cells with fewer than k installations are hidden (docs/metrics.md). Default 5; 1 turns it off. */
@@ -157,6 +160,8 @@ export interface AppConfig {
   eventPrefix: string;
   catalogPath: string;
   dataDir: string;
+  /** How long to wait for another process using the data folder (CONNECT_METRICS_DATA_DIR_WAIT_SECONDS, dataDirWaitSeconds). */
+  dataDirWaitSeconds: number;
   /** Where each value came from, for `--verbose` and error messages. */
   configPath: string | undefined;
   slack: { token: string | undefined; channel: string | undefined; apiUrl: string | undefined };
@@ -263,6 +268,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
         : file.dataDir
           ? expand(file.dataDir)
           : defaultDataDir(env),
+    dataDirWaitSeconds: envNumber(env, 'CONNECT_METRICS_DATA_DIR_WAIT_SECONDS') ?? file.dataDirWaitSeconds ?? DEFAULT_DATA_DIR_WAIT_SECONDS,
     configPath: configPath ? resolve(configPath) : undefined,
     slack: {
       token: env.SLACK_BOT_TOKEN || undefined,

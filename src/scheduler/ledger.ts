@@ -9,6 +9,8 @@
  * posting and recording.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { dataFolderError } from '../lib/data-folder.ts';
 import { writeFileAtomic } from '../lib/atomic-write.ts';
 import { ConnectMetricsError } from '../lib/errors.ts';
 
@@ -128,7 +130,12 @@ export class Ledger {
         const keys = Object.keys(job.runs).sort();
         for (const k of keys.slice(0, Math.max(0, keys.length - RUNS_KEPT))) delete job.runs[k];
       }
-      await writeFileAtomic(this.path, JSON.stringify(this.data, null, 1) + '\n');
+      try {
+        await writeFileAtomic(this.path, JSON.stringify(this.data, null, 1) + '\n');
+      } catch (error) {
+        // <dataDir>/scheduler/ledger.json: a full or read-only data folder says so, in one line.
+        throw dataFolderError(error, dirname(dirname(this.path))) ?? error;
+      }
     });
     this.writing = next.catch(() => undefined);
     return next;

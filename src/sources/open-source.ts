@@ -10,6 +10,7 @@ import { PostHogEngine } from '../engine/posthog-engine.ts';
 import { CachingEngine } from '../engine/query-cache.ts';
 import { hasAnyPostHogSetting, posthogSettings, type AppConfig } from '../config/config.ts';
 import { UsageError } from '../lib/errors.ts';
+import { dataFolderError } from '../lib/data-folder.ts';
 import type { Logger } from '../lib/logger.ts';
 import { openFilesSource } from './files-source.ts';
 import { emptyDataQuality, type DataQuality } from '../reports/data-quality.ts';
@@ -24,7 +25,7 @@ export interface OpenedSource {
   /** Requests sent to PostHog so far (0 for files). */
   requests(): number;
   /** The embedded engine, opened on first use (CDN logs are always counted locally). */
-  local(): ChdbEngine;
+  local(): Promise<ChdbEngine>;
   close(): void;
 }
 
@@ -66,13 +67,14 @@ export async function openSource(args: {
   const { config, logger } = args;
   const name = requireSource(config, args.source, args.events);
   if (name === 'files' && args.events?.length) {
-    const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
+    const engine = await openLocalEngine(config, logger);
     try {
       const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
-      return { name, engine, dataQuality, requests: () => 0, local: () => engine, close: () => engine.close() };
+      return { name, engine, dataQuality, requests: () => 0, local: async () => engine, close: () => engine.close() };
     } catch (error) {
       engine.close();
-      throw error;
+      // A full or read-only data folder is the folder's problem, not the input file's being loaded.
+      throw dataFolderError(error, config.dataDir) ?? error;
     }
   }
   const settings = posthogSettings(config);
@@ -87,13 +89,18 @@ export async function openSource(args: {
   });
   const engine = new CachingEngine(posthog, { dir: join(config.dataDir, 'query-cache'), sourceId: posthog.sourceId, now: args.now, logger });
   const host = new URL(settings.host).host;
-  let local: ChdbEngine | undefined;
+  let local: Promise<ChdbEngine> | undefined;
   return {
     name,
     engine,
     dataQuality: emptyDataQuality(`PostHog project ${settings.projectId} at ${host}`),
     requests: () => requests,
-    local: () => (local ??= ChdbEngine.open(join(config.dataDir, 'clickhouse'))),
-    close: () => local?.close(),
+    local: () => (local ??= openLocalEngine(config, logger)),
+    close: () => void local?.then((e) => e.close(), () => undefined),
   };
+}
+
+/** The embedded engine in the data folder, once this process has it to itself (src/lib/data-folder.ts). */
+export function openLocalEngine(config: AppConfig, logger: Logger): Promise<ChdbEngine> {
+  return ChdbEngine.openIn(config.dataDir, { logger, waitSeconds: config.dataDirWaitSeconds, what: 'connect-metrics' });
 }
