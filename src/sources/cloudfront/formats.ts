@@ -59,9 +59,9 @@ export interface LogReadOptions {
  * together with LEGACY_FIELDS they tell a CloudFront field list from any other header.
  */
 const V2_EXTRA_FIELDS = [
-  'timestamp', 'timestamp(ms)', 'DistributionId', 'distributionid', 'c-country', 'cache-behavior-path-pattern', 'origin-fbl', 'origin-lbl',
-  'asn', 'cs-accept', 'cs-accept-encoding', 'cs-headers', 'cs-header-names', 'cs-headers-count', 'cmcd-encoded-bitrate',
-  'primary-distribution-id', 'primary-distribution-dns-name', 'origin-fbl', 'r-host', 'sr-reason', 'x-edge-mqcs',
+  'timestamp', 'timestamp(ms)', 'DistributionId', 'c-country', 'cache-behavior-path-pattern', 'origin-fbl', 'origin-lbl',
+  'asn', 'cs-accept', 'cs-accept-encoding', 'cs-headers', 'cs-header-names', 'cs-headers-count',
+  'primary-distribution-id', 'primary-distribution-dns-name',
 ];
 
 /**
