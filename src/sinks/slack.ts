@@ -182,8 +182,8 @@ export async function deliverDigest(
           const info = (await call('files.info', {}, () => client.files.info({ file: id }))) as { file?: { mimetype?: string } };
           if (info.file?.mimetype) waiting.delete(id);
         } catch (error) {
-          if (!(error instanceof SlackDeliveryError)) throw error;
-          logger.warn(`Slack: cannot ask whether the charts are processed (${error.message}); posting them anyway`);
+          // No files:read scope, or no answer: the post finds out, and without the charts if need be.
+          logger.warn(`Slack: cannot ask whether the charts are processed (${(error as Error).message}); posting them anyway`);
           return new Set(ids);
         }
       }
