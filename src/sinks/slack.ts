@@ -65,7 +65,7 @@ export interface SlackDeliveryOptions {
 }
 
 /** Slack processes uploads in about a second (python-slack-sdk#1521); past about 30 s the charts are left out. */
-const FILE_WAIT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 15000];
+const FILE_WAIT_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000, 15000];
 
 export interface SlackDeliveryResult {
   status: 'posted' | 'already-posted';
