@@ -215,7 +215,31 @@ describe('slack stand-in', () => {
       files: Array<{ files: Array<{ id: string }> }>;
     };
     const id = up.files[0]!.files[0]!.id;
+    // Slack processes the upload asynchronously: an image block right away is refused ...
+    const early = await platformError(web.chat.postMessage({ channel: s.channel, text: 'x', blocks: image(id) as never }));
+    expect(early.data.error).toBe('invalid_blocks');
+    expect(early.data.response_metadata?.messages?.[0]).toBe('[ERROR] invalid slack file [json-pointer:/blocks/0/slack_file]');
+    // ... files.info shows it unprocessed (no mimetype), then processed
+    expect(((await web.files.info({ file: id })) as { file: { mimetype: string } }).file.mimetype).toBe('');
+    expect(((await web.files.info({ file: id })) as { file: { mimetype: string } }).file.mimetype).toBe('image/png');
     expect((await web.chat.postMessage({ channel: s.channel, text: 'x', blocks: image(id) as never })).ok).toBe(true);
+    expect((await platformError(web.files.info({ file: 'F0NOSUCHFILE' }))).data.error).toBe('file_not_found');
+  });
+
+  it('a file Slack never finishes processing stays refused in image blocks', async () => {
+    const never = await startSlackStandIn({ neverReady: ['stuck.png'] });
+    try {
+      const client = new WebClient(never.token, { slackApiUrl: never.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+      const up = (await client.filesUploadV2({ file_uploads: [{ file: Buffer.from('png'), filename: 'stuck.png', title: 's' }] })) as unknown as {
+        files: Array<{ files: Array<{ id: string }> }>;
+      };
+      const id = up.files[0]!.files[0]!.id;
+      for (let i = 0; i < 3; i++) expect(((await client.files.info({ file: id })) as { file: { mimetype: string } }).file.mimetype).toBe('');
+      const e = await platformError(client.chat.postMessage({ channel: never.channel, text: 'x', blocks: [{ type: 'image', slack_file: { id }, alt_text: 'a' }] as never }));
+      expect(e.data.error).toBe('invalid_blocks');
+    } finally {
+      await never.close();
+    }
   });
 
   it('surfaces injected platform errors, with needed for missing_scope, and times', async () => {

@@ -18,7 +18,8 @@ import { Ledger } from '../scheduler/ledger.ts';
 import { ledgerPath } from './serve.ts';
 import { runWeeklyReport } from '../jobs/run-report.ts';
 import { parseSinkList, resolveSinks, sinkLabel } from '../sinks/publish.ts';
-import { chooseSource } from '../sources/open-source.ts';
+import { requireSource } from '../sources/open-source.ts';
+import { posthogSettings } from '../config/config.ts';
 
 /** Query API requests of one weekly report (docs/posthog.md): one per report query. */
 export const REQUESTS_PER_REPORT = WEEKLY_REPORT_QUERIES.length;
@@ -34,8 +35,8 @@ export interface BackfillOptions extends GlobalOptions {
 }
 
 export function weeksBetween(from: string, to: string, timezone: string, now: Date): Week[] {
-  const first = parseWeek(from, timezone, now);
-  const last = parseWeek(to, timezone, now);
+  const first = parseWeek(from, timezone, now, '--from');
+  const last = parseWeek(to, timezone, now, '--to');
   if (last.start < first.start) throw new UsageError(`--to ${to} is before --from ${from}`);
   if (last.end.toJSDate() > now) {
     throw new UsageError(`--to ${to}: the week is not over yet`, { hint: `the last complete week is ${parseWeek('last', timezone, now).label}` });
@@ -70,11 +71,24 @@ export async function backfillCommand(opts: BackfillOptions, io: CliIo & { sleep
   const sinkList = parseSinkList(opts.sinks);
   const sinkSettings = sinkList ?? config.sinks;
   const sinks = resolveSinks(sinkSettings, config.slack.token).map(sinkLabel);
-  const sourceName = chooseSource(config, opts.source, opts.events);
+  const sourceName = requireSource(config, opts.source, opts.events);
   const throttled = sourceName === 'posthog';
   const ledger = await Ledger.open(ledgerPath(config.dataDir));
   const key = (w: Week) => `${w.label}/${w.timezone}/${sourceName}/${sinks.join('+')}`;
-  const todo = weeks.filter((w) => ledger.get('backfill', key(w))?.state !== 'succeeded');
+  // What each week is made from and where it goes: a week made from other files, or into another
+  // folder, is not "done before" (its record says what it was made from and where it went).
+  const outRoot = resolve(opts.out ?? 'out');
+  const outDirOf = (w: Week) => join(outRoot, w.label);
+  const inputs = sourceName === 'files' ? [...new Set(opts.events!.map((p) => resolve(p)))].sort() : [`posthog:${posthogProject(config)}`];
+  const doneBefore = (w: Week) => {
+    const r = ledger.get('backfill', key(w));
+    return r?.state === 'succeeded' && r.output === outDirOf(w) && JSON.stringify(r.inputs ?? null) === JSON.stringify(inputs);
+  };
+  const redo = weeks.filter((w) => ledger.get('backfill', key(w))?.state === 'succeeded' && !doneBefore(w));
+  if (redo.length) {
+    logger.info(`${redo.length} week${redo.length > 1 ? 's were' : ' was'} made before from other input or into another folder (${redo[0]!.label}${redo.length > 1 ? ', ...' : ''}): making ${redo.length > 1 ? 'them' : 'it'} again`);
+  }
+  const todo = weeks.filter((w) => !doneBefore(w));
   const done = weeks.length - todo.length;
   logger.info(
     `backfill ${weeks[0]!.label} to ${weeks.at(-1)!.label}: ${weeks.length} weeks, ${done} done before, ${todo.length} to go; sinks ${sinks.join(', ')}` +
@@ -109,7 +123,7 @@ export async function backfillCommand(opts: BackfillOptions, io: CliIo & { sleep
         week,
         source: opts.source,
         events: opts.events,
-        outDir: join(resolve(opts.out ?? 'out'), week.label),
+        outDir: outDirOf(week),
         sinks: sinkSettings,
         io: { stdout: () => {}, clock: io.clock, fetch: io.fetch },
         logger: progress.logger(logger),
@@ -126,6 +140,8 @@ export async function backfillCommand(opts: BackfillOptions, io: CliIo & { sleep
         finishedAt: new Date().toISOString(),
         durationMs: Date.now() - t0,
         summary: `${result.reportId}, ${result.requests} requests`,
+        inputs,
+        output: outDirOf(week),
       });
     } catch (error) {
       await ledger.set('backfill', key(week), {
@@ -201,3 +217,8 @@ function progressBar(io: CliIo, total: number) {
   };
 }
 
+/** The PostHog project a backfill reads, as `host/project` (never the key). */
+function posthogProject(config: Parameters<typeof posthogSettings>[0]): string {
+  const settings = posthogSettings(config);
+  return `${new URL(settings.host).host}/${settings.projectId}`;
+}

@@ -71,5 +71,5 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
     );
     // The demo never posts: its digest is written as slack.json.
     await publishWeeklyReport(report, { outDir, sinks: ['csv', 'html'], slack: { token: undefined, channel: undefined, apiUrl: undefined }, io, logger });
-  });
+  }, logger);
 }

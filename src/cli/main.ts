@@ -59,7 +59,7 @@ export function buildProgram(io: CliIo, run: (action: (logger: Logger) => Promis
       .command('report')
       .description('weekly report: CSV files, the Slack digest (slack.json without a token) and a text preview')
       .option('--week <week>', 'ISO week like 2026-W47, or last (the last complete week)', 'last')
-      .option('--events <path...>', 'PostHog batch-export files or folders (.jsonl, .jsonl.gz, .parquet)')
+      .option('--events <path...>', 'PostHog batch-export files or folders (.jsonl, .jsonl.gz/.br/.zst, .parquet, .parquet.zst)')
       .addOption(sourceOption())
       .option('--downloads <path...>', 'CloudFront access logs (files, folders or s3://bucket/prefix): adds installer downloads')
       .option('--engine <url>', 'count downloads on a ClickHouse server that reads the bucket itself: clickhouse://user:pass@host:8123/db')
@@ -216,6 +216,9 @@ function reportError(error: unknown, io: CliIo, verbose?: boolean): number {
     io.stderr(`error: ${error.message}\n`);
     if (error.hint) io.stderr(`  ${error.hint}\n`);
     if (verbose && error.cause) io.stderr(`${String((error.cause as Error).stack ?? error.cause)}\n`);
+  } else if (typeof (error as NodeJS.ErrnoException)?.code === 'string' && /^E[A-Z]+$/.test((error as NodeJS.ErrnoException).code!) && !verbose) {
+    // A system error (no space, permission, address in use) is its message, not a stack trace.
+    io.stderr(`error: ${(error as Error).message}\n  (--verbose shows where it happened)\n`);
   } else {
     io.stderr(`error: ${(error as Error)?.stack ?? String(error)}\n`);
   }

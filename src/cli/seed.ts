@@ -1,8 +1,8 @@
 import type { CliIo } from './main.ts';
 import type { Logger } from '../lib/logger.ts';
-import { UsageError } from '../lib/errors.ts';
+import { ConnectMetricsError, UsageError } from '../lib/errors.ts';
 import { generateDemoEvents } from '../demo/generator.ts';
-import { isLoopbackHost, seedPostHog } from '../sinks/posthog-seed.ts';
+import { checkIngestionHost, isLoopbackHost, seedPostHog } from '../sinks/posthog-seed.ts';
 
 export interface SeedOptions {
   host: string;
@@ -40,6 +40,10 @@ export async function seedCommand(opts: SeedOptions, io: CliIo, logger: Logger):
     throw new UsageError(`--installations ${opts.installations}: expected a whole number from 1 to 100000`);
   }
   if (!Number.isInteger(seed)) throw new UsageError(`--seed ${opts.seed}: expected a whole number`);
+  const unreachable = await checkIngestionHost(url.origin, opts.projectKey, io.fetch);
+  if (unreachable) {
+    throw new ConnectMetricsError(`seed: ${unreachable}; nothing was sent`, { hint: 'check --host (the ingestion host, e.g. https://us.i.posthog.com) and try again later' });
+  }
   const end = new Date(Math.floor(io.clock.now().getTime() / 3_600_000) * 3_600_000);
   const start = new Date(end.getTime() - days * 86_400_000);
   logger.info(`seed: ${installations} installations, ${days} days to ${end.toISOString()}, to ${url.origin}`);
@@ -47,7 +51,8 @@ export async function seedCommand(opts: SeedOptions, io: CliIo, logger: Logger):
   const result = await seedPostHog(generateDemoEvents({ seed, start, end, installations }), { host: url.origin, projectKey: opts.projectKey, logger });
   const seconds = (Date.now() - started) / 1000;
   if (result.failedBatches > 0) {
-    throw new UsageError(`seed: ${result.failedBatches} batches were not accepted (of ${result.sent} events); see the warnings above`);
+    // The host failed during the run: not a usage error (exit 1).
+    throw new ConnectMetricsError(`seed: ${result.failedBatches} batches were not accepted (of ${result.sent} events); see the warnings above`);
   }
   io.stdout(`sent ${result.sent} events in ${seconds.toFixed(1)} s\n`);
 }

@@ -17,6 +17,7 @@ import { productionTrigger } from '../scheduler/node-cron-trigger.ts';
 import { startHttp } from '../scheduler/http.ts';
 import { runFailureNotifier, scheduledJobs } from '../jobs/scheduled.ts';
 import { parseSinkList } from '../sinks/publish.ts';
+import { requireSource } from '../sources/open-source.ts';
 
 export interface ServeOptions extends GlobalOptions {
   port?: string;
@@ -41,6 +42,8 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, logger: Logger
   const port = parsePort(opts.port) ?? config.http.port;
   const jobs = scheduledJobs({ config, catalog, clock: io.clock, logger, fetch: io.fetch, source: opts.source, events: opts.events, sinks: parseSinkList(opts.sinks) });
   if (!jobs.length) throw new UsageError('no job is enabled: set jobs.weeklyDigest.enabled or jobs.dailyCheck.enabled in the config file');
+  // Both jobs read events: with nothing to read, refuse now (as `report` does), not at Monday's run.
+  requireSource(config, opts.source, opts.events);
   for (const id of opts.runNow ?? []) {
     if (!jobs.some((j) => j.id === id)) throw new UsageError(`--run-now ${id}: no such job; the jobs are ${jobs.map((j) => j.id).join(', ')}`);
   }
@@ -61,7 +64,18 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, logger: Logger
     process.once('SIGTERM', on('SIGTERM'));
     process.once('SIGINT', on('SIGINT'));
   });
-  const http = await startHttp(scheduler, { port, clock: io.clock });
+  let http: Awaited<ReturnType<typeof startHttp>>;
+  try {
+    http = await startHttp(scheduler, { port, clock: io.clock });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new UsageError(`--port ${port}: ${code === 'EADDRINUSE' ? 'another process already listens on' : 'not allowed to listen on'} 127.0.0.1:${port}`, {
+        hint: 'stop the other process (another connect-metrics serve?), or choose another port with --port or http.port (0: any free port)',
+      });
+    }
+    throw error;
+  }
   logger.info(`listening on ${http.url} (/healthz, /metrics)`, { port: http.port });
   logger.info(`scheduler starting with ${name}: ${jobs.map((j) => `${j.id} "${j.schedule}"`).join(', ')} in ${config.timezone}; ledger ${ledger.path}`);
   try {

@@ -4,6 +4,7 @@ import { loadCatalog, type Catalog } from '../config/catalog.ts';
 import { loadTrackingPlan, type TrackingPlan } from '../config/tracking-plan.ts';
 import { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { GlobalOptions, CliIo } from './main.ts';
+import { silentLogger, type Logger } from '../lib/logger.ts';
 
 export async function loadSettings(opts: GlobalOptions, io: CliIo): Promise<{ config: AppConfig; catalog: Catalog; plan: TrackingPlan }> {
   const config = await loadConfig({ configPath: opts.config, timezone: opts.timezone, dataDir: opts.dataDir, privacyK: opts.privacyK, env: io.env });
@@ -14,8 +15,8 @@ export async function loadSettings(opts: GlobalOptions, io: CliIo): Promise<{ co
 }
 
 /** Opens the embedded engine in the store folder; always closed by `withEngine`, even on errors. */
-export async function withEngine<T>(config: AppConfig, fn: (engine: ChdbEngine) => Promise<T>): Promise<T> {
-  const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
+export async function withEngine<T>(config: AppConfig, fn: (engine: ChdbEngine) => Promise<T>, logger: Logger = silentLogger): Promise<T> {
+  const engine = await ChdbEngine.openIn(config.dataDir, { logger, waitSeconds: config.dataDirWaitSeconds, what: 'connect-metrics' });
   try {
     return await fn(engine);
   } finally {

@@ -42,7 +42,12 @@ export async function statusCommand(opts: StatusOptions, io: CliIo): Promise<voi
     return;
   }
   const tz = config.timezone;
-  const local = (iso: string | null | undefined) => (iso ? DateTime.fromISO(iso, { zone: tz }).toFormat('ccc yyyy-MM-dd HH:mm') : '-');
+  // Scheduled runs are keyed by instant; backfill's by week (`2026-W47/UTC/files/csv`): shown as it is.
+  const local = (key: string | null | undefined) => {
+    if (!key) return '-';
+    const at = DateTime.fromISO(key, { zone: tz });
+    return at.isValid ? at.toFormat('ccc yyyy-MM-dd HH:mm') : key;
+  };
   const lines: string[] = [`ledger: ${ledger.path}`, `times in ${tz}`, ''];
   for (const j of out) {
     lines.push(`${j.job}  (${j.schedule})  next: ${local(j.next)}${j.failedForGood ? `  FAILED RUNS: ${j.failedForGood}` : ''}`);

@@ -9,7 +9,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../lib/errors.ts';
-import { isValidTimeZone } from '../engine/params.ts';
+import { canonicalTimeZone, isValidTimeZone } from '../engine/params.ts';
+import { DEFAULT_DATA_DIR_WAIT_SECONDS } from '../lib/data-folder.ts';
 import { describeIssue } from './issues.ts';
 import { DEFAULT_PRIVACY_K } from '../reports/privacy.ts';
 import type { SinkSetting } from '../sinks/publish.ts';
@@ -105,6 +106,8 @@ const FileSchema = z
       .optional(),
     /** Local store folder, relative to the config file. */
     dataDir: z.string().min(1).optional(),
+    /** How long a process waits for another one using the same data folder, in seconds. Default 600. */
+    dataDirWaitSeconds: z.number().int().min(0).max(86_400).optional(),
     /** Slack delivery: the channel id (C...) and, for a stand-in or a proxy, the Web API base URL. The token is SLACK_BOT_TOKEN. */
     slack: z.object({ channel: z.string().min(1).optional(), apiUrl: z.string().url().optional() }).strict().optional(),
     /** Small-cell suppression: breakdown cells with fewer than k installations are hidden (docs/metrics.md). Default 5; 1 turns it off. */
@@ -130,6 +133,8 @@ const FileSchema = z
         updateUserAgents: z.array(z.string().min(1)).optional(),
         /** Field order of v2 `plain` files, which carry no header. Default: the legacy standard order. */
         plainFields: z.array(z.string().min(1)).min(1).optional(),
+        /** Field delimiter of v2 `w3c` and `plain` output (the delivery's fieldDelimiter, up to 5 characters). Default tab. */
+        fieldDelimiter: z.string().min(1).max(5).optional(),
         /** S3 client settings beyond the AWS standard chain (endpoint and path style for S3-compatible stores). */
         s3: z
           .object({
@@ -195,6 +200,8 @@ export interface AppConfig {
   trackingPlanPath: string;
   clusterShare: ClusterShareSettings;
   dataDir: string;
+  /** How long to wait for another process using the data folder (CONNECT_METRICS_DATA_DIR_WAIT_SECONDS, dataDirWaitSeconds). */
+  dataDirWaitSeconds: number;
   /** Where each value came from, for `--verbose` and error messages. */
   configPath: string | undefined;
   slack: { token: string | undefined; channel: string | undefined; apiUrl: string | undefined };
@@ -236,6 +243,7 @@ export interface DownloadRules {
   hosts: string[];
   updateUserAgents: string[];
   plainFields: string[] | undefined;
+  fieldDelimiter: string | undefined;
   s3: { region?: string; endpoint?: string; forcePathStyle?: boolean; concurrency?: number };
   clickhouse: { s3BaseUrl?: string; passCredentials?: boolean; database: string };
 }
@@ -284,9 +292,11 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
     if (!parsed.success) throw new ConfigError(`config file ${configPath}: ${describeIssue(parsed.error.issues[0]!)}`);
     file = parsed.data;
   }
-  const timezone = input.timezone ?? file.timezone ?? 'UTC';
-  if (!isValidTimeZone(timezone)) {
-    throw new ConfigError(`--timezone ${timezone}: not an IANA timezone`, { hint: 'use a name such as UTC, Europe/Berlin or America/Los_Angeles' });
+  const given = input.timezone ?? file.timezone ?? 'UTC';
+  // `utc` or `europe/berlin` mean UTC and Europe/Berlin: taken by their canonical names, which the engines know.
+  const timezone = canonicalTimeZone(given);
+  if (timezone === undefined) {
+    throw new ConfigError(`${input.timezone !== undefined ? '--timezone' : 'timezone'} ${given}: not an IANA timezone`, { hint: 'use a name such as UTC, Europe/Berlin or America/Los_Angeles' });
   }
   const expand = (p: string) => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : resolve(base, p));
   return {
@@ -302,6 +312,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
         : file.dataDir
           ? expand(file.dataDir)
           : defaultDataDir(env),
+    dataDirWaitSeconds: envNumber(env, 'CONNECT_METRICS_DATA_DIR_WAIT_SECONDS') ?? file.dataDirWaitSeconds ?? DEFAULT_DATA_DIR_WAIT_SECONDS,
     configPath: configPath ? resolve(configPath) : undefined,
     slack: {
       token: env.SLACK_BOT_TOKEN || undefined,
@@ -337,6 +348,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
       hosts: file.downloads?.hosts ?? [],
       updateUserAgents: file.downloads?.updateUserAgents ?? ['electron-builder'],
       plainFields: file.downloads?.plainFields,
+      fieldDelimiter: file.downloads?.fieldDelimiter,
       s3: { ...(file.downloads?.s3 ?? {}) },
       clickhouse: { ...(file.downloads?.clickhouse ?? {}), database: file.downloads?.clickhouse?.database ?? 'connect_metrics_cdn' },
     },

@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { claimDataFolder, dataFolderError, type ClaimOptions } from '../lib/data-folder.ts';
 import { Session } from 'chdb';
 import type { Engine, EngineResult, ExecuteRequest } from './engine.ts';
 import { toClickHousePlaceholders } from './params.ts';
@@ -23,7 +25,11 @@ export class ChdbEngine implements Engine {
   }
 
   static open(dataDir: string): ChdbEngine {
-    mkdirSync(dataDir, { recursive: true });
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (error) {
+      throw dataFolderError(error, dataDir) ?? error;
+    }
     let session: Session;
     try {
       session = new Session(dataDir);
@@ -35,6 +41,25 @@ export class ChdbEngine implements Engine {
     }
     return new ChdbEngine(session, dataDir);
   }
+
+  /**
+   * The engine in `<dataDir>/clickhouse`, after claiming the data folder: a second process waits for
+   * the first (with a message, up to a time limit) instead of failing at once; a folder that cannot
+   * be written is one line naming it. Closing the engine releases the claim.
+   */
+  static async openIn(dataDir: string, options: ClaimOptions): Promise<ChdbEngine> {
+    const release = await claimDataFolder(dataDir, options);
+    try {
+      const engine = ChdbEngine.open(join(dataDir, 'clickhouse'));
+      engine.release = release;
+      return engine;
+    } catch (error) {
+      release();
+      throw dataFolderError(error, dataDir) ?? error;
+    }
+  }
+
+  private release: (() => void) | undefined;
 
   private get live(): Session {
     if (!this.session) throw new ConnectMetricsError('the embedded engine is closed');
@@ -79,6 +104,8 @@ export class ChdbEngine implements Engine {
   close(): void {
     this.session?.close();
     this.session = undefined;
+    this.release?.();
+    this.release = undefined;
   }
 }
 

@@ -39,6 +39,20 @@ export const param = {
   int: (description: string): ParamSpec<number> => ({ type: 'Int64', schema: z.number().int(), description }),
 } as const;
 
+/**
+ * The zone's canonical spelling when it differs only in case (`utc` -> `UTC`, `europe/berlin` ->
+ * `Europe/Berlin`): Intl accepts any case, the engines (ClickHouse, PostHog) only the canonical one.
+ * Undefined when it is no IANA zone at all. Other valid names are kept as given.
+ */
+export function canonicalTimeZone(zone: string): string | undefined {
+  try {
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    return resolved.toLowerCase() === zone.toLowerCase() ? resolved : zone;
+  } catch {
+    return undefined;
+  }
+}
+
 export function isValidTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });

@@ -10,11 +10,17 @@ import { buildDownloads, type DownloadsSection } from '../reports/downloads.ts';
 import type { DownloadRules } from '../config/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import { stageLogFiles } from '../sources/cloudfront/logs.ts';
+import type { LogReadOptions } from '../sources/cloudfront/formats.ts';
 import { openLogFiles } from '../sources/cloudfront/open-logs.ts';
 import { createS3Client, fetchS3Logs, isS3Url, parseS3Url } from '../sources/cloudfront/s3.ts';
 import { s3Files, s3Location } from '../sources/cloudfront/s3-location.ts';
 import { ClickHouseServerEngine, redact } from '../engine/clickhouse-server.ts';
 import { UsageError } from '../lib/errors.ts';
+
+/** How log files that do not say it themselves are read, and which fields the configured rules need. */
+function readOptions(rules: DownloadRules): LogReadOptions {
+  return { plainFields: rules.plainFields, fieldDelimiter: rules.fieldDelimiter, needsHost: rules.hosts.length > 0 };
+}
 
 export async function computeDownloads(
   engine: ChdbEngine,
@@ -28,7 +34,7 @@ export async function computeDownloads(
     logger: input.logger,
     workDir: input.workDir,
   });
-  const stats = await stageLogFiles(engine, opened.files, { logger: input.logger, ...(input.rules.plainFields ? { plainFields: input.rules.plainFields } : {}) });
+  const stats = await stageLogFiles(engine, opened.files, { logger: input.logger, ...readOptions(input.rules) });
   const rows = await runQuery(engine, queries.downloads_daily, {
     from: toInstant(prev.start),
     to: toInstant(input.week.end),
@@ -74,7 +80,7 @@ async function countOnServer(
   const server = ClickHouseServerEngine.fromUrl(spec);
   try {
     const location = s3Location({ bucket, client, baseUrl, db: ch.database, credentials });
-    const stats = await stageLogFiles(server, s3Files(bucket, listed.keys), { logger: input.logger, location, ...(input.rules.plainFields ? { plainFields: input.rules.plainFields } : {}) });
+    const stats = await stageLogFiles(server, s3Files(bucket, listed.keys), { logger: input.logger, location, ...readOptions(input.rules) });
     const staged = server.withDatabase(ch.database);
     try {
       const rows = await runQuery(staged, queries.downloads_daily, {

@@ -61,8 +61,8 @@ export async function runWeeklyReport(input: ReportRunInput): Promise<ReportRunR
         generatedAt: io.clock.now(),
         privacyK: config.privacyK,
         downloads: input.downloads?.length
-          ? () =>
-              computeDownloads(source.local(), {
+          ? async () =>
+              computeDownloads(await source.local(), {
                 specs: input.downloads!,
                 week,
                 rules: config.downloads,

@@ -285,11 +285,16 @@ function platformsTable(report: WeeklyReport): DigestTable {
 function downloadCaveats(report: WeeklyReport): string[] {
   const dl = report.downloads!;
   const unparsable = dl.files.reduce((s, f) => s + f.unparsable, 0);
-  const failed = dl.files.filter((f) => f.error).length;
+  const notCountable = dl.files.filter((f) => f.error?.startsWith('not countable'));
+  const failed = dl.files.filter((f) => f.error).length - notCountable.length;
+  // Files that can never produce a download are named with why (the missing field), not folded into a zero.
+  const uncounted = notCountable.length
+    ? `, ${notCountable.length} not countable (${[...new Set(notCountable.map((f) => f.error!.replace(/^not countable: /, '')))].slice(0, 3).join('; ')}: see log_files.csv)`
+    : '';
   return [
     `Downloads: ${formatInt(dl.totals.downloads)} installer downloads (${formatChange(figure(dl.totals.downloads, dl.totals.previousDownloads))}) and ` +
       `${formatInt(dl.totals.updates)} in-app updates from ${dl.origin}; ${formatInt(dl.files.length)} log files, ` +
-      `${formatInt(unparsable)} unparsable lines${failed ? `, ${failed} unreadable files skipped` : ''}.`,
+      `${formatInt(unparsable)} unparsable lines${failed ? `, ${failed} unreadable files skipped` : ''}${uncounted}.`,
     'Linux is undercounted: Debian-family installs through the APT repository do not appear in these logs. ' +
       'CDN logs are best effort and can be up to 24 hours late. Downloads are not installations: do not read the two as a conversion rate.',
   ];

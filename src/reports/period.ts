@@ -18,19 +18,27 @@ export interface Week {
 const WEEK_SPEC = /^(\d{4})-W(\d{2})$/;
 
 /** A week from `2026-W47` or `last` (the last complete week in the timezone at `now`). */
-export function parseWeek(spec: string, timezone: string, now: Date): Week {
+/** Years a week may be in: the engines' dates start in 1970, and nothing of Connect predates 2000. */
+const FIRST_YEAR = 2000;
+const LAST_YEAR = 2099;
+
+/** `flag` names the option in messages (`--week`, or backfill's `--from` / `--to`). */
+export function parseWeek(spec: string, timezone: string, now: Date, flag = '--week'): Week {
   if (spec === 'last') {
     const thisMonday = DateTime.fromJSDate(now, { zone: timezone }).startOf('week');
     return weekStarting(thisMonday.minus({ weeks: 1 }), timezone);
   }
   const match = WEEK_SPEC.exec(spec);
-  if (!match) throw new UsageError(`--week ${spec}: expected an ISO week like 2026-W47, or last`);
+  if (!match) throw new UsageError(`${flag} ${spec}: expected an ISO week like 2026-W47, or last`);
   const year = Number(match[1]);
   const week = Number(match[2]);
+  if (year < FIRST_YEAR || year > LAST_YEAR) {
+    throw new UsageError(`${flag} ${spec}: expected a week of a year from ${FIRST_YEAR} to ${LAST_YEAR}`, { hint: `for example ${flag} 2026-W47, or ${flag} last` });
+  }
   const probe = DateTime.fromObject({ weekYear: year, weekNumber: 1 }, { zone: timezone });
   if (week < 1 || week > probe.weeksInWeekYear) {
-    throw new UsageError(`--week ${spec}: ${year} has weeks W01 to W${probe.weeksInWeekYear}`, {
-      hint: `try --week ${year}-W${String(probe.weeksInWeekYear).padStart(2, '0')} or --week last`,
+    throw new UsageError(`${flag} ${spec}: ${year} has weeks W01 to W${probe.weeksInWeekYear}`, {
+      hint: `try ${flag} ${year}-W${String(probe.weeksInWeekYear).padStart(2, '0')} or ${flag} last`,
     });
   }
   return weekStarting(DateTime.fromObject({ weekYear: year, weekNumber: week, weekday: 1 }, { zone: timezone }), timezone);

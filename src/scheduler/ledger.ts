@@ -9,6 +9,8 @@
  * posting and recording.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { dataFolderError } from '../lib/data-folder.ts';
 import { writeFileAtomic } from '../lib/atomic-write.ts';
 import { ConnectMetricsError } from '../lib/errors.ts';
 
@@ -31,6 +33,10 @@ export interface RunRecord {
   reason?: string;
   /** A short result from the job (report id, alerts posted). */
   summary?: string;
+  /** Backfill: what the week was made from (the --events paths, or the PostHog project). */
+  inputs?: string[];
+  /** Backfill: the folder the week's report went to. */
+  output?: string;
 }
 
 export interface JobLedger {
@@ -124,7 +130,12 @@ export class Ledger {
         const keys = Object.keys(job.runs).sort();
         for (const k of keys.slice(0, Math.max(0, keys.length - RUNS_KEPT))) delete job.runs[k];
       }
-      await writeFileAtomic(this.path, JSON.stringify(this.data, null, 1) + '\n');
+      try {
+        await writeFileAtomic(this.path, JSON.stringify(this.data, null, 1) + '\n');
+      } catch (error) {
+        // <dataDir>/scheduler/ledger.json: a full or read-only data folder says so, in one line.
+        throw dataFolderError(error, dirname(dirname(this.path))) ?? error;
+      }
     });
     this.writing = next.catch(() => undefined);
     return next;

@@ -69,6 +69,28 @@ export async function seedPostHog(
   return { sent, failedBatches };
 }
 
+/**
+ * Whether the ingestion host answers at all, before any event is queued: posthog-node retries a
+ * failing host and then prints its own stack traces; a host that cannot be reached, or answers
+ * 5xx, is one short error instead. An empty batch is sent (PostHog's `/batch/`, as posthog-node
+ * posts it); any answer below 500 means the host is there.
+ */
+export async function checkIngestionHost(host: string, projectKey: string, fetchFn: typeof fetch = fetch): Promise<string | undefined> {
+  try {
+    const res = await fetchFn(new URL('/batch/', host), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api_key: projectKey, batch: [], sent_at: new Date().toISOString() }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    await res.body?.cancel().catch(() => undefined);
+    return res.status >= 500 ? `${host} answered HTTP ${res.status}` : undefined;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return `cannot reach ${host} (${cause?.code ?? cause?.message ?? (error as Error).message})`;
+  }
+}
+
 /** Loopback hosts need no confirmation: nothing real can be there. */
 export function isLoopbackHost(url: URL): boolean {
   const h = url.hostname.replace(/^\[|\]$/g, '');

@@ -14,7 +14,7 @@ import {
 import { ConnectMetricsError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { sleep as abortableSleep } from '../lib/abort.ts';
-import { withImages, type SlackMessage } from '../render/slack.ts';
+import { splitBlocks, withImages, type SlackMessage } from '../render/slack.ts';
 
 export const DIGEST_EVENT_TYPE = 'connect_metrics_digest';
 /** Alerts of the daily check carry this event type, with the alert id as `report_id`. */
@@ -30,7 +30,7 @@ const FIXES: Record<string, string> = {
   account_inactive: 'the bot user or its workspace is deactivated: reinstall the Slack app',
   token_revoked: 'the token was revoked: reinstall the Slack app and set the new SLACK_BOT_TOKEN',
   token_expired: 'the token expired: refresh it and set the new SLACK_BOT_TOKEN',
-  missing_scope: 'the Slack app lacks a scope (chat:write, channels:history, files:write): add it and reinstall',
+  missing_scope: 'the Slack app lacks a scope (chat:write, channels:history, files:write, files:read): add it and reinstall',
   msg_too_long: 'the digest is too long for one message: report this as a bug',
   invalid_blocks: 'Slack rejected the digest blocks: report this as a bug',
 };
@@ -60,7 +60,12 @@ export interface SlackDeliveryOptions {
   maxRateLimitWaits?: number;
   /** Longest Retry-After honoured, in seconds. Default 120. */
   maxRetryAfterSeconds?: number;
+  /** Pauses between files.info checks while Slack processes the uploaded charts. Default about 30 s in all. */
+  fileWaitDelaysMs?: number[];
 }
+
+/** Slack processes uploads in about a second (python-slack-sdk#1521); past about 30 s the charts are left out. */
+const FILE_WAIT_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000, 15000];
 
 export interface SlackDeliveryResult {
   status: 'posted' | 'already-posted';
@@ -161,10 +166,38 @@ export async function deliverDigest(
     }
   }
 
+  /**
+   * Slack processes an upload after files.uploadV2 returns (a malware scan in a worker queue), and
+   * refuses an image block naming a file it has not processed (invalid_blocks "invalid slack file":
+   * python-slack-sdk#1521, #1658). files.info shows the file's mimetype once processed
+   * (node-slack-sdk#2040; slack-github-action#413 advises polling it). Returns the ids shown ready;
+   * when files.info cannot be asked (no files:read scope), all of them, and the post finds out.
+   */
+  const processed = async (ids: string[]): Promise<Set<string>> => {
+    const waiting = new Set(ids);
+    const delays = options.fileWaitDelaysMs ?? FILE_WAIT_DELAYS_MS;
+    for (let round = 0; ; round++) {
+      for (const id of [...waiting]) {
+        try {
+          const info = (await call('files.info', {}, () => client.files.info({ file: id }))) as { file?: { mimetype?: string } };
+          if (info.file?.mimetype) waiting.delete(id);
+        } catch (error) {
+          // No files:read scope, or no answer: the post finds out, and without the charts if need be.
+          logger.warn(`Slack: cannot ask whether the charts are processed (${(error as Error).message}); posting them anyway`);
+          return new Set(ids);
+        }
+      }
+      if (!waiting.size || round >= delays.length) break;
+      await sleep(delays[round]!);
+    }
+    return new Set(ids.filter((id) => !waiting.has(id)));
+  };
+
   // The charts go into the message as image blocks, which can only show a file Slack holds: upload
-  // them first, shared nowhere (no channel), then post. A crash in between leaves unshared files,
-  // never a second digest.
+  // them first, shared nowhere (no channel), wait until Slack has processed them, then post. A crash
+  // in between leaves unshared files, never a second digest.
   let blocks = message.blocks;
+  let withCharts = false;
   if (images.length) {
     const uploaded = (await call('files.uploadV2', {}, () =>
       client.filesUploadV2({
@@ -173,13 +206,22 @@ export async function deliverDigest(
     )) as unknown as { files?: Array<{ files?: Array<{ id?: string }> }> };
     const ids = (uploaded.files ?? []).flatMap((f) => (f.files ?? []).map((g) => g.id)).filter((id): id is string => Boolean(id));
     if (ids.length !== images.length) throw new SlackDeliveryError(`files.uploadV2 returned ${ids.length} files for ${images.length} charts`);
-    blocks = withImages(message.blocks, images.map((img, i) => ({ fileId: ids[i]!, alt: img.alt, title: img.title })));
+    const ready = await processed(ids);
+    const shown = images.map((img, i) => ({ fileId: ids[i]!, alt: img.alt, title: img.title })).filter((img) => ready.has(img.fileId));
+    if (shown.length < images.length) {
+      logger.warn(`Slack: ${images.length - shown.length} of ${images.length} charts not processed by Slack in time; the digest goes without them (they are in the report folder and page)`);
+    }
+    if (shown.length) {
+      blocks = withImages(message.blocks, shown);
+      withCharts = true;
+    }
   }
   const post = () =>
     client.chat.postMessage({
       channel: options.channel,
       text: message.text,
-      blocks: blocks as never,
+      // At most 50 blocks; the rest follows in the thread.
+      blocks: splitBlocks(blocks).main as never,
       metadata: { event_type: eventType, event_payload: { report_id: reportId } },
       unfurl_links: false,
       unfurl_media: false,
@@ -190,6 +232,15 @@ export async function deliverDigest(
       const res = await call('chat.postMessage', {}, post);
       ts = res.ts as string;
     } catch (error) {
+      if (error instanceof SlackDeliveryError && error.slackError === 'invalid_blocks' && withCharts) {
+        // Slack refused the message (nothing was posted): the charts, most likely. The digest
+        // matters more than its pictures: post it once without them.
+        logger.warn(`Slack refused the digest with its charts (${error.message}); posting it without them`);
+        blocks = message.blocks;
+        withCharts = false;
+        attempt--;
+        continue;
+      }
       if (error instanceof SlackDeliveryError) throw error;
       // The answer was lost (timeout, reset, 5xx): the message may be posted. Look before posting again.
       logger.warn(`Slack: no answer to chat.postMessage (${(error as Error).message}); checking the channel before trying again`);
@@ -201,6 +252,12 @@ export async function deliverDigest(
       }
       if (attempt >= 3) throw new SlackDeliveryError(`chat.postMessage failed ${attempt} times: ${(error as Error).message}`, { cause: error });
     }
+  }
+  // Blocks past the 50 a message takes go to the digest's thread, in order.
+  for (const [i, part] of splitBlocks(blocks).thread.entries()) {
+    await call('chat.postMessage', {}, () =>
+      client.chat.postMessage({ channel: options.channel, thread_ts: ts, text: `${message.text} (continued, ${i + 2})`, blocks: part as never, unfurl_links: false, unfurl_media: false }),
+    );
   }
   const files: string[] = [];
   if (attachments.length) {

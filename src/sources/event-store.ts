@@ -10,6 +10,7 @@ import { InputFileError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { DiscoveredFile } from './discover.ts';
 import {
+  COMPRESSED_PARQUET_NAME,
   exportFormatOf,
   jsonlInsertSql,
   MANY_FILES_ID,
@@ -320,13 +321,16 @@ function commonDir(paths: string[]): string {
 }
 
 /**
- * The engine's file() treats `*`, `?`, `{a,b}` and `[..]` in a path as a glob; a path with any of
- * them is read through a plain-named symbolic link instead.
+ * The engine's file() treats `*`, `?`, `{a,b}` and `[..]` in a path as a glob, and a suffix like
+ * `.zst` as outer compression; such a path is read through a plain-named symbolic link instead.
  */
 async function withPlainPath<T>(path: string, fn: (path: string) => Promise<T>): Promise<T> {
-  if (!GLOB_CHARS.test(path)) return fn(path);
+  // A compressed-Parquet name (`.parquet.zst`) would make the engine decompress the whole file by
+  // its suffix; the compression is inside the Parquet file, so it is read through a `.parquet` link.
+  const compressedParquet = COMPRESSED_PARQUET_NAME.test(path);
+  if (!GLOB_CHARS.test(path) && !compressedParquet) return fn(path);
   const dir = await mkdtemp(join(tmpdir(), 'connect-metrics-'));
-  const ext = basename(path).match(/\.(jsonl(\.(gz|br|zst))?|parquet)$/i)?.[0] ?? '';
+  const ext = compressedParquet ? '.parquet' : (basename(path).match(/\.(jsonl(\.(gz|br|zst))?|parquet)$/i)?.[0] ?? '');
   const link = join(dir, `input${ext}`);
   try {
     await symlink(path, link);

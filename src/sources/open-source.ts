@@ -10,6 +10,7 @@ import { PostHogEngine } from '../engine/posthog-engine.ts';
 import { CachingEngine } from '../engine/query-cache.ts';
 import { hasAnyPostHogSetting, posthogSettings, type AppConfig } from '../config/config.ts';
 import { UsageError } from '../lib/errors.ts';
+import { dataFolderError } from '../lib/data-folder.ts';
 import type { Logger } from '../lib/logger.ts';
 import { openFilesSource } from './files-source.ts';
 import { emptyDataQuality, type DataQuality } from '../reports/data-quality.ts';
@@ -24,7 +25,7 @@ export interface OpenedSource {
   /** Requests sent to PostHog so far (0 for files). */
   requests(): number;
   /** The embedded engine, opened on first use (CDN logs are always counted locally). */
-  local(): ChdbEngine;
+  local(): Promise<ChdbEngine>;
   close(): void;
 }
 
@@ -32,9 +33,27 @@ export function chooseSource(config: AppConfig, source: string | undefined, even
   if (source !== undefined && !(SOURCES as readonly string[]).includes(source)) {
     throw new UsageError(`--source ${source}: expected posthog or files`);
   }
+  if (source === 'posthog' && events?.length) {
+    // Refused before anything runs (backfill, serve), not at the first week.
+    throw new UsageError('--events reads export files; it does not go with --source posthog', { hint: 'drop --events, or pass --source files' });
+  }
   if (source) return source as SourceName;
   if (events?.length) return 'files';
   return hasAnyPostHogSetting(config) ? 'posthog' : 'files';
+}
+
+/**
+ * The source a command will read, refused at once when it has nothing to read: files without
+ * --events (a report, `serve` at start rather than at Monday's run).
+ */
+export function requireSource(config: AppConfig, source: string | undefined, events: string[] | undefined): SourceName {
+  const name = chooseSource(config, source, events);
+  if (name === 'files' && !events?.length) {
+    throw new UsageError('--events is required with --source files (no PostHog settings are configured)', {
+      hint: 'pass --events PATH with PostHog batch-export files, or set POSTHOG_HOST, POSTHOG_PROJECT_ID and POSTHOG_API_KEY',
+    });
+  }
+  return name;
 }
 
 export async function openSource(args: {
@@ -48,24 +67,17 @@ export async function openSource(args: {
   throttle?: { maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } | undefined;
 }): Promise<OpenedSource> {
   const { config, logger } = args;
-  const name = chooseSource(config, args.source, args.events);
-  if (name === 'files') {
-    if (!args.events?.length) {
-      throw new UsageError('--events is required with --source files (no PostHog settings are configured)', {
-        hint: 'pass --events PATH with PostHog batch-export files, or set POSTHOG_HOST, POSTHOG_PROJECT_ID and POSTHOG_API_KEY',
-      });
-    }
-    const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
+  const name = requireSource(config, args.source, args.events);
+  if (name === 'files' && args.events?.length) {
+    const engine = await openLocalEngine(config, logger);
     try {
       const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
-      return { name, engine, dataQuality, requests: () => 0, local: () => engine, close: () => engine.close() };
+      return { name, engine, dataQuality, requests: () => 0, local: async () => engine, close: () => engine.close() };
     } catch (error) {
       engine.close();
-      throw error;
+      // A full or read-only data folder is the folder's problem, not the input file's being loaded.
+      throw dataFolderError(error, config.dataDir) ?? error;
     }
-  }
-  if (args.events?.length) {
-    throw new UsageError('--events reads export files; it does not go with --source posthog', { hint: 'drop --events, or pass --source files' });
   }
   const settings = posthogSettings(config);
   let requests = 0;
@@ -82,13 +94,18 @@ export async function openSource(args: {
   });
   const engine = new CachingEngine(posthog, { dir: join(config.dataDir, 'query-cache'), sourceId: posthog.sourceId, now: args.now, logger });
   const host = new URL(settings.host).host;
-  let local: ChdbEngine | undefined;
+  let local: Promise<ChdbEngine> | undefined;
   return {
     name,
     engine,
     dataQuality: emptyDataQuality(`PostHog project ${settings.projectId} at ${host}`),
     requests: () => requests,
-    local: () => (local ??= ChdbEngine.open(join(config.dataDir, 'clickhouse'))),
-    close: () => local?.close(),
+    local: () => (local ??= openLocalEngine(config, logger)),
+    close: () => void local?.then((e) => e.close(), () => undefined),
   };
+}
+
+/** The embedded engine in the data folder, once this process has it to itself (src/lib/data-folder.ts). */
+export function openLocalEngine(config: AppConfig, logger: Logger): Promise<ChdbEngine> {
+  return ChdbEngine.openIn(config.dataDir, { logger, waitSeconds: config.dataDirWaitSeconds, what: 'connect-metrics' });
 }

@@ -13,10 +13,17 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export const EXPORT_KINDS = '.jsonl, .jsonl.gz or .parquet files';
 
-/** `.jsonl` (optionally gzip, brotli or zstd compressed: PostHog offers gzip and brotli) or `.parquet`. */
+/**
+ * PostHog names compressed Parquet `.parquet.zst` (also `.sz`, `.lz4`, `.br`, `.gz`), although the
+ * compression is inside the Parquet file (its pages), not around it: read such a file as plain
+ * Parquet, never by decompressing the name's suffix (reference posthog.md, "Batch exports").
+ */
+export const COMPRESSED_PARQUET_NAME = /\.parquet\.(zst|sz|lz4|br|gz)$/i;
+
+/** `.jsonl` (optionally gzip, brotli or zstd compressed: PostHog offers gzip and brotli) or `.parquet` (with any of PostHog's codec suffixes). */
 export function exportFormatOf(name: string): ExportFormat | undefined {
   if (/\.jsonl(\.(gz|br|zst))?$/i.test(name)) return 'jsonl';
-  if (/\.parquet$/i.test(name)) return 'parquet';
+  if (/\.parquet$/i.test(name) || COMPRESSED_PARQUET_NAME.test(name)) return 'parquet';
   return undefined;
 }
 
@@ -92,6 +99,12 @@ const LINE_FIELDS =
   'timestamp String, created_at String, elements_chain String)';
 
 /**
+ * A file's first line without a UTF-8 byte-order mark: some writers start a file with one, and it
+ * must not make the first record bad JSON. Only the first line of a file can carry it.
+ */
+const WITHOUT_BOM = "if(_row_number = 0 AND startsWith(file_line, '\\xEF\\xBB\\xBF'), substring(file_line, 4), file_line)";
+
+/**
  * INSERT of one JSON Lines file: one record per non-blank line. The engine parses each line once
  * into a tuple of the batch-export fields; a nested object (properties) arrives as its JSON text,
  * and a field that holds JSON as a string arrives unwrapped, so both export styles load alike.
@@ -114,9 +127,9 @@ SELECT
     r.elements_chain AS elements_chain,
     if(reject = '', '', substring(text, 1, 300)) AS raw
 FROM (
-    SELECT text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r, ${fileId} AS file_id
-    FROM file(${sqlString(source)}, 'LineAsString', 'text String')
-    WHERE trimBoth(text) != ''))`;
+    SELECT ${WITHOUT_BOM} AS text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r, ${fileId} AS file_id
+    FROM file(${sqlString(source)}, 'LineAsString', 'file_line String')
+    WHERE trimBoth(file_line) != ''))`;
 }
 
 /**

@@ -8,7 +8,8 @@ import { firstLine } from '../../engine/chdb-engine.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { discoverFiles, type DiscoveredFile } from '../discover.ts';
 import { sqlString } from '../posthog-export.ts';
-import { inspectLogFile, isLogFileName, LOG_KINDS, type LogFileInfo, type LogFormat } from './formats.ts';
+import { inspectLogFile, isLogFileName, LOG_KINDS, notCountableReason, type LogFileInfo, type LogFormat, type LogReadOptions } from './formats.ts';
+import { ConnectMetricsError } from '../../lib/errors.ts';
 import { DB, localFiles, parquetGroupPlan, STAGING_COLUMNS, textGroupPlan, type GroupPlan, type Reader } from './staging.ts';
 
 /** What staging needs of an engine: the embedded one (ChdbEngine) or a ClickHouse server. */
@@ -22,7 +23,7 @@ export interface LogLocation {
   reader: Reader;
   /** The database staged into (created fresh, dropped first). */
   db: string;
-  inspect(file: DiscoveredFile, plainFields?: string[]): Promise<LogFileInfo>;
+  inspect(file: DiscoveredFile, options?: LogReadOptions): Promise<LogFileInfo>;
   /** One engine source for several files: `dir/{a,b}` (local) or `http://host/bucket/{k1,k2}` (S3). */
   sourceOf(paths: string[]): string;
   /** Whether a path can go into a many-file source (no characters the engine reads as a glob). */
@@ -34,7 +35,7 @@ export interface LogLocation {
 export const localLogs: LogLocation = {
   reader: localFiles,
   db: DB,
-  inspect: (file, plainFields) => inspectLogFile(file.path, plainFields),
+  inspect: (file, options) => inspectLogFile(file.path, options),
   sourceOf: (paths) => sourceOf(paths),
   batchable: (path) => !GLOB_CHARS.test(path),
   use: async (executor) => executor.exec(`USE ${DB}`),
@@ -47,7 +48,7 @@ export interface LogFileStats {
   lines: number;
   /** Lines with the wrong number of fields, or not JSON. */
   unparsable: number;
-  /** Why the file could not be read at all; it was skipped. */
+  /** Why the file could not be read at all, or cannot be counted ("not countable: no cs-uri-stem field"); it was skipped. */
   error?: string;
 }
 
@@ -67,7 +68,7 @@ export async function discoverLogFiles(paths: string[], flag = '--downloads'): P
 export async function stageLogFiles(
   engine: SqlExecutor,
   files: DiscoveredFile[],
-  options: { logger: Logger; plainFields?: string[]; location?: LogLocation },
+  options: { logger: Logger; location?: LogLocation } & LogReadOptions,
 ): Promise<LogFileStats[]> {
   const location = options.location ?? localLogs;
   const DB = location.db;
@@ -90,12 +91,16 @@ export async function stageLogFiles(
   const infos: LogFileInfo[] = [];
   for (const f of files) {
     try {
-      const info = await location.inspect(f, options.plainFields);
+      const info = await location.inspect(f, options);
       if (info.format === 'parquet') {
         const cols = await engine.objects<{ name: string }>(`DESCRIBE ${location.reader.table(location.sourceOf([f.path]), 'Parquet')}`);
         info.fields = cols.map((c) => c.name);
+        const reason = notCountableReason(info.fields, options);
+        if (reason) info.notCountable = reason;
       }
-      infos.push(info);
+      // A file that can never produce a download is named with the reason, never read as zero downloads.
+      if (info.notCountable) errors.set(f.path, { format: info.format, error: info.notCountable });
+      else infos.push(info);
     } catch (error) {
       errors.set(f.path, { format: 'unknown', error: firstLine(error) });
     }
@@ -136,7 +141,18 @@ export async function stageLogFiles(
     const c = byPath.get(f.path);
     return { path: f.path, format: formatOf.get(f.path)!, lines: Number(c?.lines ?? 0), unparsable: Number(c?.unparsable ?? 0) };
   });
-  for (const s of stats.filter((x) => x.error)) options.logger.warn(`skipped unreadable log file ${s.path}: ${s.error}`);
+  for (const s of stats.filter((x) => x.error)) {
+    options.logger.warn(s.error!.startsWith('not countable') ? `skipped log file ${s.path}: ${s.error}` : `skipped unreadable log file ${s.path}: ${s.error}`);
+  }
+  const failed = stats.filter((x) => x.error);
+  if (stats.length > 0 && failed.length === stats.length) {
+    // Every file skipped: a report would show zero downloads that the logs never said.
+    throw new ConnectMetricsError(
+      `--downloads: none of the ${stats.length} log file${stats.length > 1 ? 's' : ''} could be counted; ${failed[0]!.path}: ${failed[0]!.error}` +
+        (failed.length > 1 ? ` (and ${failed.length - 1} more, named above)` : ''),
+      { hint: 'check the log delivery settings (the fields, downloads.plainFields, downloads.fieldDelimiter) or point --downloads at CloudFront logs' },
+    );
+  }
   await location.use?.(engine);
   return stats;
 }

@@ -37,10 +37,10 @@ export function s3Location(o: S3LocationOptions): LogLocation {
       // The server's _path is `bucket/key`.
       file: `concat('s3://', _path)`,
     },
-    async inspect(file, plainFields) {
+    async inspect(file, options) {
       const res = await o.client.send(new GetObjectCommand({ Bucket: o.bucket, Key: keyOf(file.path), Range: 'bytes=0-16383' }));
       const head = Buffer.from(await res.Body!.transformToByteArray());
-      return inspectLogHead(file.path, head, plainFields);
+      return inspectLogHead(file.path, head, options);
     },
     sourceOf(paths) {
       const keys = paths.map(keyOf);

@@ -8,7 +8,7 @@
  * A line is kept when it may hold an installer request (MAY_BE_CONNECT below); everything else is
  * only counted.
  */
-import type { LogFileInfo } from './formats.ts';
+import { fieldNames, type LogFileInfo } from './formats.ts';
 import { sqlString } from '../posthog-export.ts';
 
 /** The database the embedded engine stages logs in. */
@@ -86,26 +86,31 @@ export function textGroupPlan(info: LogFileInfo, reader: Reader = localFiles, db
   let bad: string;
   let fields: string;
   let splitFrom = '';
+  // The file's own spelling of each field (`cs-uri-stem` or `cs_uri_stem`).
+  const own = fieldNames(info.fields);
   if (info.format === 'json') {
     bad = `NOT isValidJSON(line)`;
     // JSON lines name their fields in every record; each value is read as text, the time from
     // whichever of date+time, timestamp(ms), timestamp the record has.
-    const field: FieldExpr = (name) => dash(`JSONExtract(text, ${sqlString(name)}, 'String')`);
+    const key = (name: string) => sqlString(own.get(name) ?? name);
+    const field: FieldExpr = (name) => dash(`JSONExtract(text, ${key(name)}, 'String')`);
     const ts = `coalesce(
-            if(JSONHas(text, 'date'), ${timestampExpr(field, (n) => n === 'date' || n === 'time')}, NULL),
-            if(JSONHas(text, 'timestamp(ms)'), ${timestampExpr(field, (n) => n === 'timestamp(ms)')}, NULL),
-            if(JSONHas(text, 'timestamp'), ${timestampExpr(field, (n) => n === 'timestamp')}, NULL))`;
+            if(JSONHas(text, ${key('date')}), ${timestampExpr(field, (n) => n === 'date' || n === 'time')}, NULL),
+            if(JSONHas(text, ${key('timestamp(ms)')}), ${timestampExpr(field, (n) => n === 'timestamp(ms)')}, NULL),
+            if(JSONHas(text, ${key('timestamp')}), ${timestampExpr(field, (n) => n === 'timestamp')}, NULL))`;
     fields = stagedColumns(field, ts);
   } else {
     const n = info.fields.length;
-    const sep = info.delimiter === '\t' ? '\\t' : ' ';
+    // The delimiter is read from the configuration for v2 output (up to 5 characters), tab otherwise.
+    const sep = sqlString(info.delimiter);
     // A line may carry one trailing empty column; any other number of fields is unparsable.
     // Counting separators needs no split.
-    bad = `NOT (countSubstrings(line, '${sep}') = ${n - 1} OR (countSubstrings(line, '${sep}') = ${n} AND endsWith(line, '${sep}')))`;
-    const index = new Map(info.fields.map((f, i) => [f, i + 1]));
-    const field: FieldExpr = (name) => (index.has(name) ? dash(`f[${index.get(name)}]`) : `''`);
-    fields = stagedColumns(field, timestampExpr(field, (name) => index.has(name)));
-    splitFrom = `splitByChar('${sep}', text) AS f,`;
+    bad = `NOT (countSubstrings(line, ${sep}) = ${n - 1} OR (countSubstrings(line, ${sep}) = ${n} AND endsWith(line, ${sep})))`;
+    const position = new Map(info.fields.map((f, i) => [f, i + 1]));
+    const index = (name: string) => (own.has(name) ? position.get(own.get(name)!) : undefined);
+    const field: FieldExpr = (name) => (index(name) !== undefined ? dash(`f[${index(name)}]`) : `''`);
+    fields = stagedColumns(field, timestampExpr(field, (name) => index(name) !== undefined));
+    splitFrom = info.delimiter.length === 1 ? `splitByChar(${sep}, text) AS f,` : `splitByString(${sep}, text) AS f,`;
   }
   return {
     insert: (source, fileExpr = reader.file) => `INSERT INTO ${db}.staging
@@ -128,8 +133,12 @@ FROM (
 
 /** Parquet is columnar and typed: the count and the kept rows are two cheap reads of a few columns. */
 export function parquetGroupPlan(info: LogFileInfo, reader: Reader = localFiles, db: string = DB): GroupPlan {
-  const names = new Set(info.fields);
-  const field: FieldExpr = (name) => (names.has(name) ? dash(`toString(\`${name.replace(/`/g, '\\`')}\`)`) : `''`);
+  // Column names as the file spells them: `cs-uri-stem` or, as AWS's Athena table does, `cs_uri_stem`.
+  const names = fieldNames(info.fields);
+  const field: FieldExpr = (name) => {
+    const column = names.get(name);
+    return column !== undefined ? dash(`toString(\`${column.replace(/`/g, '\\`')}\`)`) : `''`;
+  };
   return {
     insert: (source, fileExpr = reader.file) => `INSERT INTO ${db}.staging (file, line, lines, unparsable)
 SELECT ${fileExpr}, 0, count(), 0 FROM ${reader.table(source, 'Parquet')} GROUP BY 1;

@@ -37,6 +37,14 @@ export interface StoredMessage {
 
 export interface StoredFile {
   id: string;
+  /**
+   * Whether Slack has processed the file. Slack processes an upload after completeUploadExternal
+   * returns (a malware scan in a worker queue; `mimetype` stays empty in files.info until it ends:
+   * slackapi/node-slack-sdk#2040, slackapi/slack-github-action#413 "completed in an asynchronous
+   * fashion ... polling the files.info method"). An image block naming a file not processed yet is
+   * refused with invalid_blocks "invalid slack file" (slackapi/python-slack-sdk#1521, #1658).
+   */
+  ready: boolean;
   filename: string;
   title: string;
   /** Undefined when completed without a channel (a private file). */
@@ -102,6 +110,15 @@ export interface SlackStandInOptions {
   archived?: string[];
   /** Most messages conversations.history returns a page, whatever `limit` asks; default 100. */
   historyPageSize?: number;
+  /**
+   * How long Slack takes to process a completed upload, counted in files.info calls about the file
+   * (a deterministic stand-in for the seconds it takes): the file is ready once files.info has
+   * answered "processing" this many times. Default 1: an image block right after the upload is
+   * refused, as on Slack; one that waits until files.info shows the file ready is accepted.
+   */
+  processingInfoCalls?: number;
+  /** Files (by filename) that Slack never finishes processing (files.info keeps showing them unprocessed). */
+  neverReady?: string[];
 }
 
 export const STANDIN_IDS = {
@@ -114,7 +131,7 @@ export const STANDIN_IDS = {
   foreignUserId: 'U0FOREIGN',
 } as const;
 
-const SCOPES = 'chat:write,channels:history,groups:history,files:write';
+const SCOPES = 'chat:write,channels:history,groups:history,files:write,files:read';
 const EVENT_TYPE_RE = /^[A-Za-z0-9_-]+$/;
 const MAX_TEXT = 40_000;
 
@@ -218,6 +235,16 @@ interface PendingFile {
   length: number;
   bytes?: Buffer;
   completed: boolean;
+  /** files.info calls answered "processing" so far. */
+  infoCalls: number;
+}
+
+/** What Slack reports as the file's type once processed (the stand-in goes by the file name). */
+function mimetypeOf(filename: string): string {
+  if (/\.png$/i.test(filename)) return 'image/png';
+  if (/\.csv$/i.test(filename)) return 'text/csv';
+  if (/\.jpe?g$/i.test(filename)) return 'image/jpeg';
+  return 'application/octet-stream';
 }
 
 export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise<SlackStandIn> {
@@ -226,6 +253,8 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
   const memberOf = new Set(opts.memberOf ?? [...channels]);
   const archived = new Set(opts.archived ?? []);
   const pageCap = Math.max(1, opts.historyPageSize ?? 100);
+  const processingCalls = Math.max(0, opts.processingInfoCalls ?? 1);
+  const neverReady = new Set(opts.neverReady ?? []);
   const { botId, appId, userId, teamId } = STANDIN_IDS;
   const mainChannel = [...channels].find((c) => memberOf.has(c) && !archived.has(c)) ?? [...channels][0] ?? 'C0STANDIN';
 
@@ -311,7 +340,7 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
         const file = isObject(block) && block.type === 'image' && isObject(block.slack_file) ? block.slack_file : undefined;
         if (!file) return;
         const id = typeof file.id === 'string' ? file.id : undefined;
-        if (!id || !completed.some((c) => c.id === id)) {
+        if (!id || !completed.some((c) => c.id === id && c.ready)) {
           throw new CallError('invalid_blocks', { response_metadata: { messages: [`[ERROR] invalid slack file [json-pointer:/blocks/${i}/slack_file]`] } });
         }
       });
@@ -427,7 +456,7 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
     }
     fileSeq += 1;
     const id = `F0STANDIN${String(fileSeq).padStart(4, '0')}`;
-    pending.set(id, { id, filename, length, completed: false });
+    pending.set(id, { id, filename, length, completed: false, infoCalls: 0 });
     return { ok: true, upload_url: `${origin}/upload/${id}`, file_id: id };
   };
 
@@ -450,14 +479,16 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
     const out = entries.map(({ p, title }) => {
       if (!p.completed) {
         p.completed = true;
-        completed.push({ id: p.id, filename: p.filename, title, channel, thread_ts, initial_comment, length: p.length, bytes: p.bytes! });
+        const ready = processingCalls === 0 && !neverReady.has(p.filename);
+        completed.push({ id: p.id, filename: p.filename, title, channel, thread_ts, initial_comment, length: p.length, bytes: p.bytes!, ready });
       }
       return {
         id: p.id,
         created: Math.floor(Date.now() / 1000),
         name: p.filename,
         title,
-        mimetype: p.filename.endsWith('.csv') ? 'text/csv' : 'application/octet-stream',
+        // Not processed yet when completeUploadExternal answers: the type is not known (node-slack-sdk#2040).
+        mimetype: '',
         filetype: p.filename.includes('.') ? p.filename.slice(p.filename.lastIndexOf('.') + 1) : '',
         size: p.bytes!.length,
         user: userId,
@@ -466,7 +497,41 @@ export async function startSlackStandIn(opts: SlackStandInOptions = {}): Promise
     return { ok: true, files: out };
   };
 
+  /**
+   * files.info (scope files:read): the file object; `mimetype` is empty until Slack has processed
+   * the upload (node-slack-sdk#2040), then the file's type. Unknown or never-completed file:
+   * file_not_found (Slack's documented error).
+   */
+  const fileInfo = (args: Args): Record<string, unknown> => {
+    const id = str(args.file);
+    const f = completed.find((c) => c.id === id);
+    const p = id ? pending.get(id) : undefined;
+    if (!f || !p) throw new CallError('file_not_found');
+    if (!f.ready && !neverReady.has(f.filename)) {
+      if (p.infoCalls >= processingCalls) f.ready = true;
+      else p.infoCalls += 1;
+    }
+    return {
+      ok: true,
+      file: {
+        id: f.id,
+        created: Math.floor(Date.now() / 1000),
+        name: f.filename,
+        title: f.title,
+        mimetype: f.ready ? mimetypeOf(f.filename) : '',
+        filetype: f.filename.includes('.') ? f.filename.slice(f.filename.lastIndexOf('.') + 1) : '',
+        size: f.bytes.length,
+        user: userId,
+        is_public: false,
+        channels: f.channel ? [f.channel] : [],
+      },
+      comments: [],
+      response_metadata: { next_cursor: '' },
+    };
+  };
+
   const methods: Record<string, (args: Args) => Record<string, unknown>> = {
+    'files.info': fileInfo,
     'api.test': (args) => ({ ok: true, args: Object.fromEntries(Object.entries(args).filter(([k]) => k !== 'token')) }),
     'auth.test': () => ({
       ok: true,
