@@ -17,6 +17,8 @@ import type { SinkSetting } from '../sinks/publish.ts';
 /** The folder of the package (where config/ lives), wherever the process was started. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_CATALOG = join(PACKAGE_ROOT, 'config', 'event-catalog.json');
+/** PostHog look-backs: a year, so a weekly report reads about the same whatever the project's age (docs/metrics.md). */
+export const DEFAULT_HORIZON_WEEKS = 52;
 
 const SchedulerFileSchema = z
   .object({
@@ -71,6 +73,8 @@ const FileSchema = z
     dataDir: z.string().min(1).optional(),
     /** Slack delivery: the channel id (C...) and, for a stand-in or a proxy, the Web API base URL. The token is SLACK_BOT_TOKEN. */
     slack: z.object({ channel: z.string().min(1).optional(), apiUrl: z.string().url().optional() }).strict().optional(),
+    /** How far back PostHog queries look for first weeks, latest OS and version (docs/metrics.md). Default 52 weeks. */
+    history: z.object({ horizonWeeks: z.number().int().min(13).max(520).optional() }).strict().optional(),
     /** Small-cell suppression: breakdown cells with fewer than k installations are hidden (docs/metrics.md). Default 5; 1 turns it off. */
     privacy: z.object({ k: z.number().int().min(1).max(1000).optional() }).strict().optional(),
     /** Where reports go: "csv" (the output folder), "html" (report.html + index.html), "slack"; or objects with their own settings: {"type":"csv","charts":false}, {"type":"html","index":false}, {"type":"slack","channel":"C0123"} (one per channel). Default: csv and html, plus slack when SLACK_BOT_TOKEN is set. */
@@ -163,6 +167,8 @@ export interface AppConfig {
   sinks: SinkSetting[] | undefined;
   /** Breakdown cells under this many installations are suppressed (src/reports/privacy.ts). */
   privacyK: number;
+  /** Weeks PostHog queries look back for first weeks, latest OS and version (`history.horizonWeeks`). */
+  horizonWeeks: number;
   scheduler: SchedulerSettings;
   jobs: JobSettings;
   http: { port: number };
@@ -266,6 +272,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
     },
     sinks: file.sinks,
     privacyK: privacyK(input.privacyK, env.CONNECT_METRICS_PRIVACY_K, file.privacy?.k),
+    horizonWeeks: file.history?.horizonWeeks ?? DEFAULT_HORIZON_WEEKS,
     scheduler: {
       catchUpWindowHours: envNumber(env, 'CONNECT_METRICS_CATCH_UP_WINDOW_HOURS') ?? file.scheduler?.catchUpWindowHours ?? 336,
       maxAttempts: file.scheduler?.maxAttempts ?? 5,

@@ -13,6 +13,7 @@ import type { DataQuality } from '../reports/data-quality.ts';
 import type { DownloadsSection } from '../reports/downloads.ts';
 import type { Logger } from '../lib/logger.ts';
 import { allOrAbort } from '../lib/abort.ts';
+import { ALL_HISTORY } from '../engine/horizon.ts';
 
 export interface ReportContext {
   engine: Engine;
@@ -26,6 +27,9 @@ export function standardParams(ctx: Pick<ReportContext, 'catalog' | 'eventPrefix
   return {
     from: range.from,
     to: range.to,
+    // Look-backs (first weeks, latest OS and version) over all history; a remote engine bounds it by
+    // its horizon (src/engine/horizon.ts), the embedded store serves it from derived state.
+    history_from: ALL_HISTORY,
     timezone,
     prefix: ctx.eventPrefix,
     ...catalogArrays(ctx.catalog),

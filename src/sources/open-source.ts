@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.ts';
 import { ChdbEngine } from '../engine/chdb-engine.ts';
 import { PostHogEngine } from '../engine/posthog-engine.ts';
 import { CachingEngine } from '../engine/query-cache.ts';
+import { HorizonEngine } from '../engine/horizon.ts';
 import { hasAnyPostHogSetting, posthogSettings, type AppConfig } from '../config/config.ts';
 import { UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -75,7 +76,12 @@ export async function openSource(args: {
       requests++;
     },
   });
-  const engine = new CachingEngine(posthog, { dir: join(config.dataDir, 'query-cache'), sourceId: posthog.sourceId, now: args.now, logger });
+  // Look-backs bounded by history.horizonWeeks (the value of history_from, never the text); the cache
+  // below it is keyed by the bounded value.
+  const engine = new HorizonEngine(
+    new CachingEngine(posthog, { dir: join(config.dataDir, 'query-cache'), sourceId: posthog.sourceId, now: args.now, logger }),
+    config.horizonWeeks,
+  );
   const host = new URL(settings.host).host;
   let local: ChdbEngine | undefined;
   return {
