@@ -8,6 +8,7 @@ import { loadSettings, withEngine } from './session.ts';
 import { parseWeek } from '../reports/period.ts';
 import { writeDemoExport } from '../demo/generator.ts';
 import { openFilesSource } from '../sources/files-source.ts';
+import { SelectionEngine } from '../sources/installation-state.ts';
 import { computeWeeklyReport } from '../jobs/weekly-report.ts';
 import { publishWeeklyReport } from '../sinks/publish.ts';
 
@@ -51,9 +52,9 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
   }
   const outDir = resolve(opts.out);
   await withEngine(config, async (engine) => {
-    const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [dir], logger, now: () => io.clock.now() });
+    const { dataQuality, selection } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [dir], logger, now: () => io.clock.now() });
     const report = await computeWeeklyReport(
-      { engine, catalog, eventPrefix: config.eventPrefix, logger },
+      { engine: new SelectionEngine(engine, selection.database, logger), catalog, eventPrefix: config.eventPrefix, logger },
       { week, dataQuality, generatedAt: io.clock.now(), privacyK: config.privacyK },
     );
     // The demo never posts: its digest is written as slack.json.

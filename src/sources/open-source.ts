@@ -13,6 +13,7 @@ import { hasAnyPostHogSetting, posthogSettings, type AppConfig } from '../config
 import { UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { openFilesSource } from './files-source.ts';
+import { SelectionEngine } from './installation-state.ts';
 import { emptyDataQuality, type DataQuality } from '../reports/data-quality.ts';
 
 export const SOURCES = ['posthog', 'files'] as const;
@@ -56,8 +57,10 @@ export async function openSource(args: {
     }
     const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
     try {
-      const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
-      return { name, engine, dataQuality, requests: () => 0, local: () => engine, close: () => engine.close() };
+      const { dataQuality, selection } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
+      // Queries read their weeks plus the selection's derived per-installation state (src/sources/installation-state.ts).
+      const events = new SelectionEngine(engine, selection.database, logger);
+      return { name, engine: events, dataQuality, requests: () => 0, local: () => engine, close: () => engine.close() };
     } catch (error) {
       engine.close();
       throw error;
