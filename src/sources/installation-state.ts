@@ -113,6 +113,8 @@ export class SelectionEngine implements Engine {
   /** The prefix whose state events the view holds. */
   private prefix: string | undefined;
   private inFlight = 0;
+  /** The selection's earliest event (ms): a window before it needs no state (nothing lies before it). */
+  private earliest: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -159,6 +161,11 @@ export class SelectionEngine implements Engine {
     if (target !== null && prefix !== undefined && this.inFlight > 0 && this.window !== null && this.prefix !== undefined && prefix !== this.prefix) {
       target = null;
     }
+    if (target !== null) {
+      this.earliest ??= await this.earliestEvent();
+      // Nothing lies before the window: every event is in it, and no state has to be derived.
+      if (target <= this.earliest) target = null;
+    }
     if (target === null) statePrefix = undefined;
     if (target !== this.window || statePrefix !== this.prefix) {
       await this.engine.exec(`CREATE DATABASE IF NOT EXISTS ${this.windowDb}`);
@@ -178,6 +185,13 @@ export class SelectionEngine implements Engine {
     }
     // Another part of the program (CDN logs) may have switched the current database.
     await this.engine.exec(`USE ${this.windowDb}`);
+  }
+
+  private async earliestEvent(): Promise<number> {
+    const [row] = await this.engine.objects<{ ms: number | string }>(
+      `SELECT toUnixTimestamp64Milli(min(timestamp)) AS ms FROM ${this.database}.events`,
+    );
+    return Number(row?.ms ?? 0);
   }
 }
 
