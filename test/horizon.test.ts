@@ -21,6 +21,10 @@ import { standardParams } from '../src/jobs/weekly-report.ts';
 import { loadCatalog } from '../src/config/catalog.ts';
 import { DEFAULT_CATALOG } from '../src/config/config.ts';
 import { silentLogger } from '../src/lib/logger.ts';
+import { computeWeeklyReport } from '../src/jobs/weekly-report.ts';
+import { emptyDataQuality } from '../src/reports/data-quality.ts';
+import { parseWeek } from '../src/reports/period.ts';
+import { horizonFootnote, weeklyDigest } from '../src/render/digest.ts';
 
 describe('boundHistory', () => {
   it('raises history_from to `to` minus the horizon, and never lowers it', () => {
@@ -101,4 +105,24 @@ describe('PostHog with history longer than the horizon', () => {
     const sent = (await standIn.requests()).filter((r) => r.name === 'growth_weekly').at(-1);
     expect(sent?.values?.history_from).toBe('2026-08-03 00:00:00.000000');
   });
+});
+
+describe('the digest under a horizon', () => {
+  it('says what new and the latest OS and version mean, only when the source has a horizon', async () => {
+    const client = new PostHogEngine({ host: standIn.url, projectId: String(standIn.projectId), apiKey: standIn.apiKey, logger: silentLogger, backoffBaseMs: 5 });
+    const catalog = await loadCatalog(DEFAULT_CATALOG);
+    const week = parseWeek('2026-W47', 'UTC', new Date());
+    const build = (engine: PostHogEngine | HorizonEngine) =>
+      computeWeeklyReport(
+        { engine, catalog, eventPrefix: 'connect.', logger: silentLogger },
+        { week, dataQuality: emptyDataQuality('PostHog'), generatedAt: new Date('2026-11-23T09:00:00Z') },
+      );
+    const bounded = await build(new HorizonEngine(client, HORIZON));
+    expect(bounded.horizonWeeks).toBe(HORIZON);
+    expect(weeklyDigest(bounded).context).toContain(horizonFootnote(HORIZON));
+    expect(horizonFootnote(HORIZON)).toMatch(/16 weeks.*counts as new when it returns.*else unknown/);
+    const unbounded = await build(client);
+    expect(unbounded.horizonWeeks).toBeUndefined();
+    expect(weeklyDigest(unbounded).context.join('\n')).not.toMatch(/history\.horizonWeeks/);
+  }, 60_000);
 });

@@ -120,5 +120,6 @@ export async function computeWeeklyReport(
     generatedAt: input.generatedAt,
     downloads,
     privacyK: input.privacyK,
+    horizonWeeks: ctx.engine.horizonWeeks,
   });
 }

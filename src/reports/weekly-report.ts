@@ -95,6 +95,8 @@ export interface WeeklyReport {
   dataQuality: DataQuality;
   /** Present when the report was given CDN logs (--downloads). */
   downloads?: DownloadsSection;
+  /** Weeks the source looked back for first weeks, latest OS and version (PostHog's history.horizonWeeks); absent: all of the data. */
+  horizonWeeks?: number;
   /** WAU of each of the last 12 weeks the data covers (oldest first), for the trend line. */
   trend: Array<{ week: string; wau: number }>;
   /** Whether the data reaches back over the whole trend window (else no trend and no "new" is claimed). */
@@ -137,6 +139,8 @@ export interface BuildInput {
   downloads?: DownloadsSection | undefined;
   /** Breakdown cells under k installations are suppressed in every output. Default 5. */
   privacyK?: number | undefined;
+  /** The source's look-back horizon in weeks, when it has one (PostHog). */
+  horizonWeeks?: number | undefined;
 }
 
 export function figure(value: number, previous: number): Figure {
@@ -232,6 +236,7 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     platforms,
     dataQuality: input.dataQuality,
     ...(input.downloads ? { downloads: input.downloads } : {}),
+    ...(input.horizonWeeks !== undefined ? { horizonWeeks: input.horizonWeeks } : {}),
     ...history(results, week),
     completeness: completeness(results, week),
     privacy: { k: input.privacyK ?? DEFAULT_PRIVACY_K },
