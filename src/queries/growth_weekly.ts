@@ -41,6 +41,9 @@ export default defineQuery({
     new_linux: count(),
     new_other: count(),
     new_unknown: count(),
+    // The weekly active counts (active_users_weekly's columns), so a report can drop that request.
+    active_users: count(),
+    events: count(),
   }),
   // Per installation: its active weeks (a connect.* event) since {history_from}, its first active
   // week, and its OS as of that week (the platform_share rule: latest event carrying one, carried
@@ -65,11 +68,14 @@ SELECT
     countIf(act AND NOT prev AND NOT cohort) AS resurrecting,
     countIf(prev AND NOT act) AS dormant,
 ${RETAINED.map((k) => `    countIf(cohort AND has(weeks, addDays(wk, ${7 * k}))) AS retained_w${k},`).join('\n')}
-${NEW_OS.map((os) => `    countIf(cohort AND first_os = '${os}') AS new_${os}`).join(',\n')}
+${NEW_OS.map((os) => `    countIf(cohort AND first_os = '${os}') AS new_${os},`).join('\n')}
+    countIf(act) AS active_users,
+    sumIf(arrayElement(counts, indexOf(weeks, wk)), act) AS events
 FROM (
     SELECT
         wk,
         weeks,
+        counts,
         first_os,
         from_week,
         wk >= from_week AND has(weeks, wk) AS act,
@@ -78,6 +84,7 @@ FROM (
     FROM (
         SELECT
             weeks,
+            counts,
             first_week,
             ${osClass('first_os_raw')} AS first_os,
             toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})) AS from_week,
@@ -90,6 +97,7 @@ FROM (
             SELECT
                 distinct_id,
                 groupArrayIf(week, active) AS weeks,
+                groupArrayIf(week_events, active) AS counts,
                 minIf(week, active) AS first_week,
                 argMinIf(os_raw, week, active) AS first_os_raw
             FROM (
@@ -97,13 +105,15 @@ FROM (
                     distinct_id,
                     week,
                     active,
+                    week_events,
                     ifNull(anyLast(os_seen) OVER (PARTITION BY distinct_id ORDER BY week ASC
                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '') AS os_raw
                 FROM (
                     SELECT
                         distinct_id,
                         toMonday(toDate(toTimeZone(timestamp, {timezone}))) AS week,
-                        countIf(startsWith(event, {prefix})) > 0 AS active,
+                        countIf(startsWith(event, {prefix})) AS week_events,
+                        week_events > 0 AS active,
                         nullIf(argMaxIf(event_os, timestamp, event_os != ''), '') AS os_seen
                     FROM (
                         SELECT
