@@ -172,10 +172,13 @@ async function main(): Promise<void> {
       name: 'posthog',
       execute: async (request: { queryId: string; sql: string; values: Record<string, unknown>; specs: Parameters<typeof toClickHousePlaceholders>[1] }) => {
         const values = boundHistory(request.values, DEFAULT_HORIZON_WEEKS);
-        const r = await session.queryBindAsync(toClickHousePlaceholders(request.sql, request.specs), values, { format: 'JSONCompact' });
-        rowsRead[request.queryId] = r.rowsRead;
-        const parsed = JSON.parse(r.text() || '{"meta":[],"data":[]}') as { meta: Array<{ name: string }>; data: unknown[][] };
-        return { columns: parsed.meta.map((m) => m.name), rows: parsed.data };
+        // JSON output ends with the query's statistics: rows_read counts every row the query read from
+        // its tables, subqueries included (chdb's own rowsRead counts the result's rows).
+        const r = await session.queryBindAsync(toClickHousePlaceholders(request.sql, request.specs), values, { format: 'JSON' });
+        const parsed = JSON.parse(r.text()) as { meta: Array<{ name: string }>; data: Array<Record<string, unknown>>; statistics: { rows_read: number } };
+        rowsRead[request.queryId] = Number(parsed.statistics.rows_read);
+        const columns = parsed.meta.map((m) => m.name);
+        return { columns, rows: parsed.data.map((row) => columns.map((c) => row[c])) };
       },
     };
     await collectWeeklyResults({ engine: posthogLike, catalog, eventPrefix: 'connect.', logger: silentLogger }, week);
