@@ -20,9 +20,18 @@ import { previousWeek, toInstant } from '../src/reports/period.ts';
 import type { WeeklyResults } from '../src/reports/weekly-report.ts';
 import { parseWeek } from '../src/reports/period.ts';
 import { baselineReportSql, normalizeBaseline, normalizeOurs } from './baseline.ts';
+import { SelectionEngine, deriveState } from '../src/sources/installation-state.ts';
+import { lastWeeksFiles } from './history-data.ts';
+import { boundHistory } from '../src/engine/horizon.ts';
+import { DEFAULT_HORIZON_WEEKS } from '../src/config/config.ts';
+import { Session } from 'chdb';
+import { toClickHousePlaceholders } from '../src/engine/params.ts';
+import { EVENTS_COLUMNS } from '../src/sources/event-store.ts';
 
-const [phase, storeDir, eventsDir, weekLabel, repsArg] = process.argv.slice(2) as [string, string, string, string, string?];
+const [phase, storeDir, eventsDir, weekLabel, repsArg, weeksArg] = process.argv.slice(2) as [string, string, string, string, string?, string?];
 const reps = Number(repsArg ?? 3);
+/** History phases: the last this many weeks of the history data. */
+const historyWeeks = Number(weeksArg ?? 0);
 
 function maxRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
@@ -71,7 +80,9 @@ async function main(): Promise<void> {
     const store = new EventStore(engine, storeDir, silentLogger);
     await store.init();
     const found = await discoverFiles([eventsDir], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
-    await store.select(await store.load(found.files)); // cached: makes the selection current
+    const selection = await store.select(await store.load(found.files)); // cached: makes the selection current
+    // The report as the CLI runs it: through the selection's engine (its weeks plus derived state).
+    const events = new SelectionEngine(engine, selection.database, silentLogger);
     const catalog = await loadCatalog(DEFAULT_CATALOG);
     const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
     const week = parseWeek(weekLabel, 'UTC', new Date());
@@ -79,9 +90,9 @@ async function main(): Promise<void> {
     let check: unknown;
     for (let i = 0; i < reps; i++) {
       if (phase === 'report-ours') {
-        // The whole weekly report: 9 queries (growth and versions look back over all history).
+        // The whole weekly report: 8 queries (growth and versions look back over all history).
         const [s, results] = await timed(() =>
-          collectWeeklyResults({ engine, catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE, logger: silentLogger }, week),
+          collectWeeklyResults({ engine: events, catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE, logger: silentLogger }, week),
         );
         seconds.push(s);
         check = normalizeOurs(results);
@@ -111,6 +122,75 @@ async function main(): Promise<void> {
     out.seconds = seconds;
     out.check = check;
     engine.close();
+  } else if (phase === 'history-prepare') {
+    // Not measured as the report: load the last N weeks' files, make the selection, derive its state
+    // (what the first report over a new selection does once), and a stand-in-shaped copy for rows read.
+    const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
+    const store = new EventStore(engine, storeDir, silentLogger);
+    await store.init();
+    const paths = await lastWeeksFiles(eventsDir, historyWeeks);
+    const found = await discoverFiles(paths, (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
+    const [loadS, loaded] = await timed(() => store.load(found.files));
+    const [selectS, selection] = await timed(() => store.select(loaded));
+    const [stateS] = await timed(() => deriveState(engine, selection.database, 'connect.', silentLogger));
+    out.seconds = [loadS, selectS, stateS];
+    out.events = selection.events;
+    // The PostHog stand-in's table (test/standins/posthog/server.ts): MergeTree ORDER BY (event, timestamp), read through a view.
+    const db = `standin_${historyWeeks}w`;
+    await engine.exec(`DROP DATABASE IF EXISTS ${db}`);
+    await engine.exec(`CREATE DATABASE ${db}`);
+    await engine.exec(`CREATE TABLE ${db}.events_base (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
+    await engine.exec(`INSERT INTO ${db}.events_base SELECT * FROM ${selection.database}.events`);
+    await engine.exec(`CREATE VIEW ${db}.events AS SELECT uuid, event, distinct_id, person_id, properties, \`person.properties\`,
+        toTimeZone(timestamp, 'UTC') AS timestamp, toTimeZone(created_at, 'UTC') AS created_at, elements_chain FROM ${db}.events_base`);
+    engine.close();
+  } else if (phase === 'history-report') {
+    const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
+    const store = new EventStore(engine, storeDir, silentLogger);
+    await store.init();
+    const paths = await lastWeeksFiles(eventsDir, historyWeeks);
+    const found = await discoverFiles(paths, (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
+    const selection = await store.select(await store.load(found.files));
+    if (!selection.reused) throw new Error('history-report: the selection was not prepared');
+    const events = new SelectionEngine(engine, selection.database, silentLogger);
+    const catalog = await loadCatalog(DEFAULT_CATALOG);
+    const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
+    const week = parseWeek(weekLabel, 'UTC', new Date());
+    const seconds: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const [s] = await timed(() => collectWeeklyResults({ engine: events, catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE, logger: silentLogger }, week));
+      seconds.push(s);
+    }
+    out.seconds = seconds;
+    out.events = selection.events;
+    engine.close();
+  } else if (phase === 'history-rows') {
+    // Rows ClickHouse reads for one weekly report as PostHog would run it: the eight queries' text with
+    // the report's values, history_from bounded by the default horizon, on the stand-in's table.
+    const session = new Session(join(storeDir, 'clickhouse'));
+    const catalog = await loadCatalog(DEFAULT_CATALOG);
+    const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
+    const week = parseWeek(weekLabel, 'UTC', new Date());
+    session.query(`USE standin_${historyWeeks}w`);
+    const rowsRead: Record<string, number> = {};
+    // The report's own requests (its values), answered by this session as the stand-in would.
+    const posthogLike = {
+      name: 'posthog',
+      execute: async (request: { queryId: string; sql: string; values: Record<string, unknown>; specs: Parameters<typeof toClickHousePlaceholders>[1] }) => {
+        const values = boundHistory(request.values, DEFAULT_HORIZON_WEEKS);
+        // JSON output ends with the query's statistics: rows_read counts every row the query read from
+        // its tables, subqueries included (chdb's own rowsRead counts the result's rows).
+        const r = await session.queryBindAsync(toClickHousePlaceholders(request.sql, request.specs), values, { format: 'JSON' });
+        const parsed = JSON.parse(r.text()) as { meta: Array<{ name: string }>; data: Array<Record<string, unknown>>; statistics: { rows_read: number } };
+        rowsRead[request.queryId] = Number(parsed.statistics.rows_read);
+        const columns = parsed.meta.map((m) => m.name);
+        return { columns, rows: parsed.data.map((row) => columns.map((c) => row[c])) };
+      },
+    };
+    await collectWeeklyResults({ engine: posthogLike, catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE, logger: silentLogger }, week);
+    out.rowsRead = rowsRead;
+    out.seconds = [];
+    session.close();
   } else {
     throw new Error(`unknown phase ${phase}`);
   }

@@ -6,6 +6,8 @@
  *   npm run bench                          # 10M events, then 20M CDN log lines
  *   npm run bench -- --events 1000000      # smaller, quicker
  *   npm run bench -- --only downloads --log-lines 2000000
+ *   npm run bench -- --only report         # the report phases only (10M events; loads them once if needed)
+ *   npm run bench -- --only history        # the same report week over 4, 13, 52, 104 weeks of history, and rows read on the PostHog stand-in's table
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeDemoExport } from '../src/demo/generator.ts';
 import { runDownloadsBench } from './downloads.ts';
+import { runHistoryBench } from './history.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -60,10 +63,11 @@ interface PhaseResult {
   duplicates?: number;
   heapUsedMb?: number;
   check?: string[];
+  rowsRead?: Record<string, number>;
 }
 
-function phase(name: string, store: string, events: string, repsForPhase = 1): PhaseResult {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'phases.ts'), name, store, events, WEEK, String(repsForPhase)], {
+function phase(name: string, store: string, events: string, repsForPhase = 1, week = WEEK, weeks = 0): PhaseResult {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'phases.ts'), name, store, events, week, String(repsForPhase), String(weeks)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
@@ -75,7 +79,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (s: number) => `${s.toFixed(2)} s`;
 
 async function main(): Promise<void> {
-  if (only !== 'events') {
+  if (only === 'history') {
+    await runHistoryBench({ root, reps, out: (t) => process.stdout.write(t), phase: (name, store, events, week, r, weeks) => phase(name, store, events, r, week, weeks) });
+    return;
+  }
+  if (only !== 'events' && only !== 'report') {
     const ok = await runDownloadsBench({ lines: logLines, root, out: (t) => process.stdout.write(t) });
     if (!ok) process.exitCode = 1;
     if (only === 'downloads') return;
@@ -85,8 +93,9 @@ async function main(): Promise<void> {
   const work = join(root, 'work');
   process.stdout.write(`machine: ${process.platform} ${process.arch}, node ${process.version}\n\n`);
 
-  const loadBase = phase('load-baseline', join(work, 'baseline'), events);
-  const loadOurs = phase('load-ours', join(work, 'ours'), events);
+  const skipLoad = only === 'report';
+  const loadBase = skipLoad ? undefined : phase('load-baseline', join(work, 'baseline'), events);
+  const loadOurs = skipLoad ? undefined : phase('load-ours', join(work, 'ours'), events);
   const repBase = phase('report-baseline', join(work, 'ours'), events, reps);
   const repOurs = phase('report-ours', join(work, 'ours'), events, reps);
   const repCore = phase('report-core', join(work, 'ours'), events, reps);
@@ -94,14 +103,18 @@ async function main(): Promise<void> {
   const agree = JSON.stringify(repBase.check) === JSON.stringify(repOurs.check) && JSON.stringify(repBase.check) === JSON.stringify(repCore.check);
   const rows: Array<[string, string, string, string, string, string]> = [
     ['measurement', 'connect-metrics', 'baseline', 'ratio', 'peak RSS ours', 'peak RSS baseline'],
-    [
-      `load ${loadOurs.events} events (${loadOurs.duplicates} duplicates removed)`,
-      fmt(loadOurs.seconds[0]!),
-      fmt(loadBase.seconds[0]!),
-      (loadOurs.seconds[0]! / loadBase.seconds[0]!).toFixed(2),
-      `${loadOurs.maxRssMb} MB`,
-      `${loadBase.maxRssMb} MB`,
-    ],
+    ...(loadOurs && loadBase
+      ? [
+          [
+            `load ${loadOurs.events} events (${loadOurs.duplicates} duplicates removed)`,
+            fmt(loadOurs.seconds[0]!),
+            fmt(loadBase.seconds[0]!),
+            (loadOurs.seconds[0]! / loadBase.seconds[0]!).toFixed(2),
+            `${loadOurs.maxRssMb} MB`,
+            `${loadBase.maxRssMb} MB`,
+          ] as [string, string, string, string, string, string],
+        ]
+      : []),
     [
       `report queries the baseline also computes (5), median of ${reps}`,
       fmt(median(repCore.seconds)),
@@ -111,7 +124,7 @@ async function main(): Promise<void> {
       `${repBase.maxRssMb} MB`,
     ],
     [
-      `whole weekly report (8 queries incl. growth over all history), median of ${reps}`,
+      `whole weekly report (8 queries; look-backs from derived state), median of ${reps}`,
       fmt(median(repOurs.seconds)),
       fmt(median(repBase.seconds)),
       (median(repOurs.seconds) / median(repBase.seconds)).toFixed(2),
@@ -126,10 +139,14 @@ async function main(): Promise<void> {
       `report baseline: the core aggregates (DAU, WAU, features, protocols, platforms) as one hand-written ClickHouse query over the same events table;\n` +
       `  the whole report also computes the 12-week look-backs, lifecycle, retention and versions, which the baseline does not\n` +
       `report results agree with the baseline: ${agree ? 'yes' : 'NO'}\n` +
-      `Node heap after loading: ${loadOurs.heapUsedMb} MB (the engine streams the files; Node holds none of them)\n` +
+      `Node heap after loading: ${loadOurs?.heapUsedMb ?? '(not loaded in this run)'} MB (the engine streams the files; Node holds none of them)\n` +
       `all runs of each: whole ${repOurs.seconds.map(fmt).join(', ')}; core ${repCore.seconds.map(fmt).join(', ')}; baseline ${repBase.seconds.map(fmt).join(', ')}\n`,
   );
   if (!agree) process.exitCode = 1;
+  if (only === undefined) {
+    process.stdout.write('\n');
+    await runHistoryBench({ root, reps, out: (t) => process.stdout.write(t), phase: (name, store, ev, week, r, weeks) => phase(name, store, ev, r, week, weeks) });
+  }
 }
 
 await main();

@@ -10,6 +10,7 @@ import { writeDemoExport } from '../demo/generator.ts';
 import { writeDemoCdnLogs } from '../demo/cdn-logs.ts';
 import { computeDownloads } from '../jobs/downloads.ts';
 import { openFilesSource } from '../sources/files-source.ts';
+import { SelectionEngine } from '../sources/installation-state.ts';
 import { computeWeeklyReport } from '../jobs/weekly-report.ts';
 import { publishWeeklyReport } from '../sinks/publish.ts';
 
@@ -57,9 +58,9 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
   }
   const outDir = resolve(opts.out);
   await withEngine(config, async (engine) => {
-    const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [join(dir, 'events')], logger, now: () => io.clock.now() });
+    const { dataQuality, selection } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [join(dir, 'events')], logger, now: () => io.clock.now() });
     const report = await computeWeeklyReport(
-      { engine, catalog, eventPrefix: config.eventPrefix, plan, clusterShare: config.clusterShare, logger },
+      { engine: new SelectionEngine(engine, selection.database, logger), catalog, eventPrefix: config.eventPrefix, plan, clusterShare: config.clusterShare, logger },
       {
         week,
         dataQuality,

@@ -43,6 +43,9 @@ export const DEFAULT_CLUSTER_SHARE: ClusterShareSettings = {
   connectLoginEvents: ['connect.cluster.login'],
 };
 
+/** PostHog look-backs: a year, so a weekly report reads about the same whatever the project's age (docs/metrics.md). */
+export const DEFAULT_HORIZON_WEEKS = 52;
+
 const SchedulerFileSchema = z
   .object({
     /** Runs missed while the service was down are caught up if no older than this. Default 336 (14 days). */
@@ -110,6 +113,8 @@ const FileSchema = z
     dataDirWaitSeconds: z.number().int().min(0).max(86_400).optional(),
     /** Slack delivery: the channel id (C...) and, for a stand-in or a proxy, the Web API base URL. The token is SLACK_BOT_TOKEN. */
     slack: z.object({ channel: z.string().min(1).optional(), apiUrl: z.string().url().optional() }).strict().optional(),
+    /** How far back PostHog queries look for first weeks, latest OS and version (docs/metrics.md). Default 52 weeks. */
+    history: z.object({ horizonWeeks: z.number().int().min(13).max(520).optional() }).strict().optional(),
     /** Small-cell suppression: breakdown cells with fewer than k installations are hidden (docs/metrics.md). Default 5; 1 turns it off. */
     privacy: z.object({ k: z.number().int().min(1).max(1000).optional() }).strict().optional(),
     /** Where reports go: "csv" (the output folder), "html" (report.html + index.html), "slack"; or objects with their own settings: {"type":"csv","charts":false}, {"type":"html","index":false}, {"type":"slack","channel":"C0123"} (one per channel). Default: csv and html, plus slack when SLACK_BOT_TOKEN is set. */
@@ -210,6 +215,8 @@ export interface AppConfig {
   sinks: SinkSetting[] | undefined;
   /** Breakdown cells under this many installations are suppressed (src/reports/privacy.ts). */
   privacyK: number;
+  /** Weeks PostHog queries look back for first weeks, latest OS and version (`history.horizonWeeks`). */
+  horizonWeeks: number;
   scheduler: SchedulerSettings;
   jobs: JobSettings;
   http: { port: number };
@@ -321,6 +328,7 @@ export async function loadConfig(input: ConfigInput = {}): Promise<AppConfig> {
     },
     sinks: file.sinks,
     privacyK: privacyK(input.privacyK, env.CONNECT_METRICS_PRIVACY_K, file.privacy?.k),
+    horizonWeeks: file.history?.horizonWeeks ?? DEFAULT_HORIZON_WEEKS,
     scheduler: {
       catchUpWindowHours: envNumber(env, 'CONNECT_METRICS_CATCH_UP_WINDOW_HOURS') ?? file.scheduler?.catchUpWindowHours ?? 336,
       maxAttempts: file.scheduler?.maxAttempts ?? 5,

@@ -25,5 +25,7 @@ export interface ExecuteRequest {
 export interface Engine {
   /** A short name for logs and cache keys, e.g. `embedded` or `posthog`. */
   readonly name: string;
+  /** Weeks the engine bounds look-backs to (history_from), when it does: PostHog (src/engine/horizon.ts). */
+  readonly horizonWeeks?: number | undefined;
   execute(request: ExecuteRequest): Promise<EngineResult>;
 }

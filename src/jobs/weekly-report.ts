@@ -3,6 +3,7 @@
  * query, both weeks at once), build the report, hand it to the sinks. The job is given its week;
  * it never reads the clock to decide what to report.
  */
+import { weeklyFromGrowth } from '../reports/growth.ts';
 import type { Engine } from '../engine/engine.ts';
 import { runQuery } from '../engine/run-query.ts';
 import { queries } from '../queries/index.ts';
@@ -15,6 +16,7 @@ import type { DataQuality } from '../reports/data-quality.ts';
 import type { DownloadsSection } from '../reports/downloads.ts';
 import type { Logger } from '../lib/logger.ts';
 import { allOrAbort } from '../lib/abort.ts';
+import { ALL_HISTORY } from '../engine/horizon.ts';
 
 export interface ReportContext {
   engine: Engine;
@@ -48,6 +50,9 @@ export function standardParams(
     to: range.to,
     // The tracking plan checks [check_from, to) and looks for new event names over [from, to).
     check_from: range.from,
+    // Look-backs (first weeks, latest OS and version) over all history; a remote engine bounds it by
+    // its horizon (src/engine/horizon.ts), the embedded store serves it from derived state.
+    history_from: ALL_HISTORY,
     timezone,
     prefix: ctx.eventPrefix,
     ...catalogArrays(ctx.catalog),
@@ -66,7 +71,6 @@ export const TREND_WEEKS = 12;
 /** The queries of a weekly report: one PostHog request each (backfill budgets on this; a test counts them on the stand-in). */
 export const WEEKLY_REPORT_QUERIES = [
   queries.active_users_daily,
-  queries.active_users_weekly,
   queries.feature_usage,
   queries.protocol_usage,
   queries.platform_share,
@@ -95,9 +99,10 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
       runQuery(ctx.engine, q, values, { signal });
   // The tracking plan is checked over the report week; its look-back for new event names is historyParams'.
   const planParams = { ...historyParams, check_from: toInstant(week.start) };
-  const [daily, weekly, features, protocols, platforms, trackingPlan, growth, versions, connectShare] = (await allOrAbort<unknown>([
+  // Weekly active installations come from growth_weekly (the same counts as active_users_weekly's,
+  // test/installation-state.test.ts): one PostHog request fewer, so a report stays at 8.
+  const [daily, features, protocols, platforms, trackingPlan, growth, versions, connectShare] = (await allOrAbort<unknown>([
     run(queries.active_users_daily, dailyParams),
-    run(queries.active_users_weekly, trendParams),
     run(queries.feature_usage),
     run(queries.protocol_usage),
     run(queries.platform_share),
@@ -109,7 +114,6 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
     run(queries.connect_share, trendParams),
   ])) as [
     WeeklyResults['daily'],
-    WeeklyResults['weekly'],
     WeeklyResults['features'],
     WeeklyResults['protocols'],
     WeeklyResults['platforms'],
@@ -118,6 +122,7 @@ export async function collectWeeklyResults(ctx: ReportContext, week: Week): Prom
     WeeklyResults['versions'],
     WeeklyResults['connectShare'],
   ];
+  const weekly = weeklyFromGrowth(growth ?? []);
   const results: WeeklyResults = { daily, weekly, features, protocols, platforms, trackingPlan, growth, versions, connectShare };
   ctx.logger.debug('report queries done', { engine: ctx.engine.name, ms: Date.now() - started });
   return results;
@@ -150,5 +155,6 @@ export async function computeWeeklyReport(
     privacyK: input.privacyK,
     plan: ctx.plan,
     clusterShare: ctx.clusterShare,
+    horizonWeeks: ctx.engine.horizonWeeks,
   });
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
+import { EVENT_OS, osClass } from '../engine/event-fields.ts';
 
 const RETAINED = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 const NEW_OS = ['macos', 'windows', 'linux', 'other', 'unknown'] as const;
@@ -8,17 +9,18 @@ const NEW_OS = ['macos', 'windows', 'linux', 'other', 'unknown'] as const;
 export default defineQuery({
   id: 'growth_weekly',
   description:
-    'Growth accounting per ISO week (new, returning, resurrecting, dormant installations), retention of each weekly cohort over the 8 weeks after it, and new installations per OS; first seen over all history before the end of the period',
+    'Growth accounting per ISO week (new, returning, resurrecting, dormant installations), retention of each weekly cohort over the 8 weeks after it, and new installations per OS; first seen over the history since history_from',
   params: {
     from: param.instant('first week of the period (inclusive), UTC; a Monday 00:00 in the timezone'),
     to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
+    history_from: param.instant('start of the look-back for first weeks and OS (inclusive), UTC: 1970 for all history; PostHog: the horizon (docs/metrics.md)'),
     timezone: param.timezone('timezone whose weeks are counted'),
     prefix: param.string("event name prefix that makes an installation active, e.g. 'connect.'"),
     user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
     user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
-  // "First seen" needs all of an installation's history, so the query is never cut by time; buckets
-  // of installations keep each installation's weeks together, and every column is a count that adds up.
+  // "First seen" needs an installation's history, so the query is never cut by time; buckets of
+  // installations keep each installation's weeks together, and every column is a count that adds up.
   split: { grain: 'installation', keys: ['week'] },
   row: z.object({
     week: z.string(),
@@ -39,11 +41,14 @@ export default defineQuery({
     new_linux: count(),
     new_other: count(),
     new_unknown: count(),
+    // The weekly active counts (active_users_weekly's columns), so a report can drop that request.
+    active_users: count(),
+    events: count(),
   }),
-  // Per installation: its active weeks (a connect.* event) over ALL history before {to}, its first
-  // active week, and its OS as of that week (the platform_share rule: latest event carrying one,
-  // carried forward week by week). Then one row per installation and week of the period in which it
-  // was active or was active the week before, classified:
+  // Per installation: its active weeks (a connect.* event) since {history_from}, its first active
+  // week, and its OS as of that week (the platform_share rule: latest event carrying one, carried
+  // forward week by week). Then one row per installation and week of the period in which it was
+  // active or was active the week before, classified:
   //   new          active, first active week = this week
   //   returning    active this week and the week before
   //   resurrecting active, not the week before, first seen earlier
@@ -51,43 +56,48 @@ export default defineQuery({
   // retained_wK: of the installations new in this week (the cohort), those active K weeks later.
   // The row for week 1970-01-01 counts in `new` the installations first seen before the period: if it
   // is 0, the data starts inside the period (its first covered week cannot tell new from resurrecting).
+  // Reads: the period and the week before it in full; before that only what decides a first week and
+  // an OS (on the embedded engine the store serves that part from derived state: docs/architecture.md).
+  // No date is computed from a parameter with toDate (HogQL prints that as toDateOrNull): the period's
+  // weeks come from toMonday over the instants.
   sql: `
 SELECT
-    toString(week) AS week,
-    countIf(before OR cohort) AS new,
+    if(wk < from_week, '1970-01-01', toString(wk)) AS week,
+    countIf(wk < from_week OR cohort) AS new,
     countIf(act AND prev) AS returning,
     countIf(act AND NOT prev AND NOT cohort) AS resurrecting,
     countIf(prev AND NOT act) AS dormant,
-${RETAINED.map((k) => `    countIf(cohort AND has(weeks, addDays(week, ${7 * k}))) AS retained_w${k},`).join('\n')}
-${NEW_OS.map((os) => `    countIf(cohort AND first_os = '${os}') AS new_${os}`).join(',\n')}
+${RETAINED.map((k) => `    countIf(cohort AND has(weeks, addDays(wk, ${7 * k}))) AS retained_w${k},`).join('\n')}
+${NEW_OS.map((os) => `    countIf(cohort AND first_os = '${os}') AS new_${os},`).join('\n')}
+    countIf(act) AS active_users,
+    sumIf(arrayElement(counts, indexOf(weeks, wk)), act) AS events
 FROM (
     SELECT
-        week,
+        wk,
         weeks,
+        counts,
         first_os,
-        week = toDate('1970-01-01') AS before,
-        NOT before AND has(weeks, week) AS act,
-        NOT before AND has(weeks, subtractDays(week, 7)) AS prev,
-        NOT before AND first_week = week AS cohort
+        from_week,
+        wk >= from_week AND has(weeks, wk) AS act,
+        wk >= from_week AND has(weeks, subtractDays(wk, 7)) AS prev,
+        wk >= from_week AND first_week = wk AS cohort
     FROM (
         SELECT
             weeks,
+            counts,
             first_week,
-            multiIf(first_os_raw IN ('darwin', 'macos'), 'macos',
-                    first_os_raw IN ('win32', 'windows'), 'windows',
-                    first_os_raw = 'linux', 'linux',
-                    first_os_raw = '', 'unknown',
-                    'other') AS first_os,
+            ${osClass('first_os_raw')} AS first_os,
             toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})) AS from_week,
             toMonday(toTimeZone(toDateTime64({to}, 6, 'UTC'), {timezone})) AS to_week,
             arrayJoin(arrayConcat(
-                arrayFilter(x -> first_week < from_week, [toDate('1970-01-01')]),
+                arrayFilter(x -> first_week < from_week, [subtractDays(from_week, 7)]),
                 arrayFilter(w -> w >= from_week AND w < to_week,
-                            arrayDistinct(arrayConcat(weeks, arrayMap(w -> addDays(w, 7), weeks)))))) AS week
+                            arrayDistinct(arrayConcat(weeks, arrayMap(w -> addDays(w, 7), weeks)))))) AS wk
         FROM (
             SELECT
                 distinct_id,
                 groupArrayIf(week, active) AS weeks,
+                groupArrayIf(week_events, active) AS counts,
                 minIf(week, active) AS first_week,
                 argMinIf(os_raw, week, active) AS first_os_raw
             FROM (
@@ -95,30 +105,26 @@ FROM (
                     distinct_id,
                     week,
                     active,
+                    week_events,
                     ifNull(anyLast(os_seen) OVER (PARTITION BY distinct_id ORDER BY week ASC
                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '') AS os_raw
                 FROM (
                     SELECT
                         distinct_id,
                         toMonday(toDate(toTimeZone(timestamp, {timezone}))) AS week,
-                        countIf(startsWith(event, {prefix})) > 0 AS active,
+                        countIf(startsWith(event, {prefix})) AS week_events,
+                        week_events > 0 AS active,
                         nullIf(argMaxIf(event_os, timestamp, event_os != ''), '') AS os_seen
                     FROM (
                         SELECT
                             distinct_id,
                             event,
                             timestamp,
-                            multiIf(JSONExtractString(properties, 'connect.os') != '', JSONExtractString(properties, 'connect.os'),
-                                    JSONExtractString(properties, 'os') != '', JSONExtractString(properties, 'os'),
-                                    JSONExtractString(person.properties, 'connect.os') != '', JSONExtractString(person.properties, 'connect.os'),
-                                    JSONExtractString(person.properties, 'os')) AS event_os
+                            ${EVENT_OS} AS event_os
                         FROM events
-                        WHERE timestamp < toDateTime64({to}, 6, 'UTC')
+                        WHERE timestamp >= toDateTime64({history_from}, 6, 'UTC')
+                            AND timestamp < toDateTime64({to}, 6, 'UTC')
                             AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
-                            AND distinct_id IN (
-                                SELECT distinct_id FROM events
-                                WHERE startsWith(event, {prefix})
-                                    AND timestamp < toDateTime64({to}, 6, 'UTC'))
                     )
                     GROUP BY distinct_id, week
                 )

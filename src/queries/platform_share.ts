@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
+import { EVENT_OS, osClass } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'platform_share',
@@ -8,6 +9,7 @@ export default defineQuery({
   params: {
     from: param.instant('start of the period (inclusive), UTC; a Monday 00:00 in the timezone'),
     to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
+    history_from: param.instant('start of the look-back for the OS (inclusive), UTC: 1970 for all history; PostHog: the horizon (docs/metrics.md)'),
     timezone: param.timezone('timezone whose weeks are counted'),
     prefix: param.string("event name prefix that makes an installation active, e.g. 'connect.'"),
     user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
@@ -15,20 +17,18 @@ export default defineQuery({
   },
   split: { grain: 'week', keys: ['week', 'os'] },
   row: z.object({ week: z.string(), os: z.string(), users: count() }),
-  // Only login events carry the OS, so an installation's OS is looked up in all of its history
-  // before the week's end, not only in the week. Per installation and week, the latest OS seen in
-  // that week; then carried forward week by week (anyLast skips NULL) from a bucket that holds
-  // everything before the period. Event property connect.os, then os (draft name), then the same
-  // two person properties stored on the event. Values are matched exactly as sent (Connect sends
-  // process.platform: darwin, win32, linux); unlike protocols, the definition does not lower-case them.
+  // Only login events carry the OS, so an installation's OS is looked up in its history before the
+  // week's end (since {history_from}), not only in the week. Per installation and week, the latest OS
+  // seen in that week; then carried forward week by week (anyLast skips NULL) from one bucket (the
+  // Monday before the period) that holds everything before the period. Event property connect.os,
+  // then os (draft name), then the same two person properties stored on the event. Values are matched
+  // exactly as sent (Connect sends process.platform: darwin, win32, linux); unlike protocols, the
+  // definition does not lower-case them. Before the period only OS-carrying events of installations
+  // active in it matter (on the embedded engine, served from the store's derived state).
   sql: `
 SELECT
     week,
-    multiIf(os_raw IN ('darwin', 'macos'), 'macos',
-            os_raw IN ('win32', 'windows'), 'windows',
-            os_raw = 'linux', 'linux',
-            os_raw = '', 'unknown',
-            'other') AS os,
+    ${osClass('os_raw')} AS os,
     count() AS users
 FROM (
     SELECT
@@ -40,7 +40,7 @@ FROM (
         SELECT
             distinct_id,
             if(timestamp < toDateTime64({from}, 6, 'UTC'),
-               toDate('1970-01-01'),
+               subtractDays(toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})), 7),
                toMonday(toDate(toTimeZone(timestamp, {timezone})))) AS week,
             countIf(startsWith(event, {prefix}) AND timestamp >= toDateTime64({from}, 6, 'UTC')) > 0 AS active,
             nullIf(argMaxIf(event_os, timestamp, event_os != ''), '') AS os_seen
@@ -49,12 +49,10 @@ FROM (
                 distinct_id,
                 event,
                 timestamp,
-                multiIf(JSONExtractString(properties, 'connect.os') != '', JSONExtractString(properties, 'connect.os'),
-                        JSONExtractString(properties, 'os') != '', JSONExtractString(properties, 'os'),
-                        JSONExtractString(person.properties, 'connect.os') != '', JSONExtractString(person.properties, 'connect.os'),
-                        JSONExtractString(person.properties, 'os')) AS event_os
+                ${EVENT_OS} AS event_os
             FROM events
-            WHERE timestamp < toDateTime64({to}, 6, 'UTC')
+            WHERE timestamp >= toDateTime64({history_from}, 6, 'UTC')
+                AND timestamp < toDateTime64({to}, 6, 'UTC')
                 AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
                 AND distinct_id IN (
                     SELECT distinct_id FROM events

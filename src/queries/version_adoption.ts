@@ -1,13 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
-
-// Event property connect.app_version, then connect_version (draft name), then the same two person
-// properties stored on the event; '' when none.
-const EVENT_VERSION = `multiIf(JSONExtractString(properties, 'connect.app_version') != '', JSONExtractString(properties, 'connect.app_version'),
-                        JSONExtractString(properties, 'connect_version') != '', JSONExtractString(properties, 'connect_version'),
-                        JSONExtractString(person.properties, 'connect.app_version') != '', JSONExtractString(person.properties, 'connect.app_version'),
-                        JSONExtractString(person.properties, 'connect_version'))`;
+import { EVENT_VERSION } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'version_adoption',
@@ -16,19 +10,22 @@ export default defineQuery({
   params: {
     from: param.instant('first week of the period (inclusive), UTC; a Monday 00:00 in the timezone'),
     to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
+    history_from: param.instant('start of the look-back for versions and first days (inclusive), UTC: 1970 for all history; PostHog: the horizon (docs/metrics.md)'),
     timezone: param.timezone('timezone whose days and weeks are counted'),
     prefix: param.string("event name prefix that makes an installation active, e.g. 'connect.'"),
     user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
     user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
-  // A first day needs all of an installation's history: only installation buckets, never time parts.
+  // A first day needs an installation's history: only installation buckets, never time parts.
   split: { grain: 'installation', keys: ['kind', 'period', 'version'] },
   row: z.object({ kind: z.enum(['week', 'first_day']), period: z.string(), version: z.string(), users: count() }),
   // 'week': the platform_share rule with the version in place of the OS (latest event before the
-  // week's end that carries one, from all history). 'first_day': per installation and version, the
-  // first day one of its connect.* events carried that version. Rows are per version and week or day,
-  // never per installation; the explicit LIMIT lets PostHog answer them in one request (its default
-  // is 100 rows) and the report refuses a result that reaches it.
+  // week's end that carries one, since {history_from}). 'first_day': per installation and version,
+  // the first day one of its connect.* events carried that version. Rows are per version and week or
+  // day, never per installation; the explicit LIMIT lets PostHog answer them in one request (its
+  // default is 100 rows) and the report refuses a result that reaches it. Before the period only the
+  // latest version-carrying event and each version's first carrying connect.* event matter (on the
+  // embedded engine, served from the store's derived state).
   sql: `
 SELECT kind, period, version, users
 FROM (
@@ -43,14 +40,15 @@ FROM (
             SELECT
                 distinct_id,
                 if(timestamp < toDateTime64({from}, 6, 'UTC'),
-                   toDate('1970-01-01'),
+                   subtractDays(toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})), 7),
                    toMonday(toDate(toTimeZone(timestamp, {timezone})))) AS week,
                 countIf(startsWith(event, {prefix}) AND timestamp >= toDateTime64({from}, 6, 'UTC')) > 0 AS active,
                 nullIf(argMaxIf(event_version, timestamp, event_version != ''), '') AS version_seen
             FROM (
                 SELECT distinct_id, event, timestamp, ${EVENT_VERSION} AS event_version
                 FROM events
-                WHERE timestamp < toDateTime64({to}, 6, 'UTC')
+                WHERE timestamp >= toDateTime64({history_from}, 6, 'UTC')
+                    AND timestamp < toDateTime64({to}, 6, 'UTC')
                     AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
                     AND distinct_id IN (
                         SELECT distinct_id FROM events
@@ -64,25 +62,25 @@ FROM (
     WHERE active
     GROUP BY week, version
     UNION ALL
-    SELECT 'first_day' AS kind, toString(first_day) AS period, version, count() AS users
+    SELECT 'first_day' AS kind, if(before, '1970-01-01', toString(first_day)) AS period, version, count() AS users
     FROM (
         SELECT
             distinct_id,
             event_version AS version,
-            if(min(timestamp) < toDateTime64({from}, 6, 'UTC'),
-               toDate('1970-01-01'),
-               min(toDate(toTimeZone(timestamp, {timezone})))) AS first_day
+            min(timestamp) < toDateTime64({from}, 6, 'UTC') AS before,
+            min(toDate(toTimeZone(timestamp, {timezone}))) AS first_day
         FROM (
             SELECT distinct_id, timestamp, ${EVENT_VERSION} AS event_version
             FROM events
             WHERE startsWith(event, {prefix})
+                AND timestamp >= toDateTime64({history_from}, 6, 'UTC')
                 AND timestamp < toDateTime64({to}, 6, 'UTC')
                 AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
         )
         WHERE event_version != ''
         GROUP BY distinct_id, version
     )
-    GROUP BY first_day, version
+    GROUP BY period, version
 )
 ORDER BY kind, period, version
 LIMIT 50000`,

@@ -138,6 +138,7 @@ export function weeklyDigest(report: WeeklyReport, options: DigestOptions = {}):
     `Coverage: ${coverage(report)}; ` +
       `${formatInt(report.completeness.lateEvents)} events arrived more than 24 hours late.`,
     'Counts installations that opted in to usage data; an installation is one app install per OS user, not a person.',
+    ...(report.horizonWeeks !== undefined ? [horizonFootnote(report.horizonWeeks)] : []),
     privacyFootnote(k),
   ];
   // Only between fully covered weeks (src/reports/coverage.ts): otherwise "–", and a line says why.
@@ -305,4 +306,15 @@ export function alignTable(table: DigestTable, clean: (s: string) => string = (s
   const cells = [table.header, ...table.rows].map((r) => r.map(clean));
   const widths = table.header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (table.numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/**
+ * What "new" and the latest OS / version mean when the source looks back a bounded number of weeks
+ * (docs/metrics.md, "First seen"): an installation is only known from the horizon on.
+ */
+export function horizonFootnote(weeks: number): string {
+  return (
+    `History: PostHog is read back ${weeks} weeks from the report week's end (history.horizonWeeks). An installation with no ` +
+    'event in those weeks counts as new when it returns; its OS and version are those of its latest event in them that carries one, else unknown.'
+  );
 }

@@ -262,6 +262,17 @@ export function buildGrowth(input: { growthRows: GrowthRow[]; versionRows: Versi
   };
 }
 
+/**
+ * active_users_weekly's rows from growth_weekly's (same weeks, same counts: test/installation-state.test.ts),
+ * so a report can spare PostHog that request: weeks with an active installation, oldest first.
+ */
+export function weeklyFromGrowth(rows: GrowthRow[]): Array<{ week: string; active_users: number; events: number }> {
+  return rows
+    .filter((r) => r.week !== BEFORE && r.active_users > 0)
+    .map((r) => ({ week: r.week, active_users: r.active_users, events: r.events }))
+    .sort((a, b) => (a.week < b.week ? -1 : a.week > b.week ? 1 : 0));
+}
+
 /** Semantic version order; `unknown` (no version found) last. */
 export function versionOrder(a: string, b: string): number {
   if (a === 'unknown' || b === 'unknown') return a === b ? 0 : a === 'unknown' ? 1 : -1;

@@ -109,6 +109,8 @@ export interface WeeklyReport {
   dataQuality: DataQuality;
   /** Present when the report was given CDN logs (--downloads). */
   downloads?: DownloadsSection;
+  /** Weeks the source looked back for first weeks, latest OS and version (PostHog's history.horizonWeeks); absent: all of the data. */
+  horizonWeeks?: number;
   /**
    * WAU of each of the last 12 weeks with data (oldest first), for the trend line; `covered` false
    * for a week the data does not fully cover (src/reports/coverage.ts): not a point of a trend.
@@ -171,6 +173,8 @@ export interface BuildInput {
   plan?: TrackingPlan | undefined;
   /** The names the connect_share rows were counted with (needed for its section). */
   clusterShare?: ClusterShareSettings | undefined;
+  /** The source's look-back horizon in weeks, when it has one (PostHog). */
+  horizonWeeks?: number | undefined;
 }
 
 export function figure(value: number, previous: number): Figure {
@@ -270,6 +274,7 @@ export function buildWeeklyReport(input: BuildInput): WeeklyReport {
     platforms,
     dataQuality: input.dataQuality,
     ...(input.downloads ? { downloads: input.downloads } : {}),
+    ...(input.horizonWeeks !== undefined ? { horizonWeeks: input.horizonWeeks } : {}),
     ...history(results, week, coverage),
     coverage,
     comparison,

@@ -298,6 +298,8 @@ export class EventStore {
       .slice(KEEP_SELECTIONS - 1);
     for (const [k, s] of old) {
       await this.engine.exec(`DROP DATABASE IF EXISTS ${s.database}`);
+      // The view over it and its derived state (src/sources/installation-state.ts).
+      await this.engine.exec(`DROP DATABASE IF EXISTS ${s.database}_window`);
       delete this.manifest.selections[k];
     }
   }

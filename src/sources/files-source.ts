@@ -1,7 +1,7 @@
 import type { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { Logger } from '../lib/logger.ts';
 import { discoverFiles } from './discover.ts';
-import { EventStore } from './event-store.ts';
+import { EventStore, type Selection } from './event-store.ts';
 import { EXPORT_KINDS, exportFormatOf } from './posthog-export.ts';
 import { dataQualityFromFiles, type DataQuality } from '../reports/data-quality.ts';
 
@@ -12,7 +12,7 @@ import { dataQualityFromFiles, type DataQuality } from '../reports/data-quality.
 export async function openFilesSource(
   engine: ChdbEngine,
   options: { dataDir: string; paths: string[]; logger: Logger; now?: () => Date },
-): Promise<{ dataQuality: DataQuality }> {
+): Promise<{ dataQuality: DataQuality; selection: Selection }> {
   const { logger } = options;
   const discovery = await discoverFiles(options.paths, (name) => exportFormatOf(name) !== undefined, {
     flag: '--events',
@@ -29,5 +29,5 @@ export async function openFilesSource(
       ` in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
   if (discovery.ignored.length) logger.warn(`skipped ${discovery.ignored.length} files that are not event files`, { first: discovery.ignored[0] });
-  return { dataQuality: dataQualityFromFiles(files, discovery.ignored, selection) };
+  return { dataQuality: dataQualityFromFiles(files, discovery.ignored, selection), selection };
 }

@@ -8,11 +8,13 @@ import type { Engine } from '../engine/engine.ts';
 import { ChdbEngine } from '../engine/chdb-engine.ts';
 import { PostHogEngine } from '../engine/posthog-engine.ts';
 import { CachingEngine } from '../engine/query-cache.ts';
+import { HorizonEngine } from '../engine/horizon.ts';
 import { hasAnyPostHogSetting, posthogSettings, type AppConfig } from '../config/config.ts';
 import { UsageError } from '../lib/errors.ts';
 import { dataFolderError } from '../lib/data-folder.ts';
 import type { Logger } from '../lib/logger.ts';
 import { openFilesSource } from './files-source.ts';
+import { SelectionEngine } from './installation-state.ts';
 import { emptyDataQuality, type DataQuality } from '../reports/data-quality.ts';
 
 export const SOURCES = ['posthog', 'files'] as const;
@@ -71,8 +73,10 @@ export async function openSource(args: {
   if (name === 'files' && args.events?.length) {
     const engine = await openLocalEngine(config, logger);
     try {
-      const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
-      return { name, engine, dataQuality, requests: () => 0, local: async () => engine, close: () => engine.close() };
+      const { dataQuality, selection } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
+      // Queries read their weeks plus the selection's derived per-installation state (src/sources/installation-state.ts).
+      const events = new SelectionEngine(engine, selection.database, logger);
+      return { name, engine: events, dataQuality, requests: () => 0, local: async () => engine, close: () => engine.close() };
     } catch (error) {
       engine.close();
       // A full or read-only data folder is the folder's problem, not the input file's being loaded.
@@ -92,7 +96,12 @@ export async function openSource(args: {
       requests++;
     },
   });
-  const engine = new CachingEngine(posthog, { dir: join(config.dataDir, 'query-cache'), sourceId: posthog.sourceId, now: args.now, logger });
+  // Look-backs bounded by history.horizonWeeks (the value of history_from, never the text); the cache
+  // below it is keyed by the bounded value.
+  const engine = new HorizonEngine(
+    new CachingEngine(posthog, { dir: join(config.dataDir, 'query-cache'), sourceId: posthog.sourceId, now: args.now, logger }),
+    config.horizonWeeks,
+  );
   const host = new URL(settings.host).host;
   let local: Promise<ChdbEngine> | undefined;
   return {

@@ -1,0 +1,70 @@
+/**
+ * The history bench (issue 13): the same report week (2026-W47) over 4, 13, 52 and 104 weeks of
+ * history at about 100k events a week, already loaded (selection and derived state made before
+ * timing), each with its ratio to 4 weeks and the peak RSS of its own process; and the rows
+ * ClickHouse reads for one weekly report as PostHog runs it (the queries' text, history_from bounded
+ * by the default horizon, on the PostHog stand-in's table) at 13, 52 and 104 weeks.
+ */
+import { join } from 'node:path';
+import { ensureHistoryData, HISTORY_WEEK } from './history-data.ts';
+
+interface Result {
+  seconds: number[];
+  maxRssMb: number;
+  events?: number;
+  rowsRead?: Record<string, number>;
+}
+
+type Phase = (name: string, store: string, events: string, week: string, reps: number, weeks: number) => Result;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function runHistoryBench(opts: { root: string; reps: number; out: (text: string) => void; phase: Phase }): Promise<void> {
+  const { out, phase, reps } = opts;
+  const data = await ensureHistoryData(opts.root, out);
+  const store = join(opts.root, 'work', 'history');
+  // Ratio to 13 weeks too: the report shows 12 weeks (and reads the week before), so below 13 weeks of
+  // history it reads less than it shows; from 13 weeks on, what it reads no longer grows.
+  const rows: string[][] = [['history', 'events', 'report (median)', 'ratio to 4 weeks', 'ratio to 13 weeks', 'peak RSS', 'prepared once: load / select / derive state']];
+  let at13: number | undefined;
+  const reads: string[][] = [['history', 'rows read, one weekly report', 'ratio to 52 weeks', 'by query']];
+  let base: number | undefined;
+  const rowsAt: Record<number, number> = {};
+  for (const weeks of [4, 13, 52, 104]) {
+    const prep = phase('history-prepare', store, data, HISTORY_WEEK, 1, weeks);
+    const rep = phase('history-report', store, data, HISTORY_WEEK, reps, weeks);
+    const t = median(rep.seconds);
+    base ??= t;
+    if (weeks === 13) at13 = t;
+    rows.push([
+      `${weeks} weeks`,
+      String(rep.events),
+      `${t.toFixed(2)} s (${rep.seconds.map((s) => s.toFixed(2)).join(', ')})`,
+      (t / base).toFixed(2),
+      at13 === undefined ? '' : (t / at13).toFixed(2),
+      `${rep.maxRssMb} MB`,
+      prep.seconds.map((s) => `${s.toFixed(1)} s`).join(' / '),
+    ]);
+    if (weeks >= 13) {
+      const r = phase('history-rows', store, data, HISTORY_WEEK, 1, weeks);
+      const total = Object.values(r.rowsRead ?? {}).reduce((a, b) => a + b, 0);
+      rowsAt[weeks] = total;
+      reads.push([
+        `${weeks} weeks`,
+        String(total),
+        '',
+        Object.entries(r.rowsRead ?? {}).map(([q, n]) => `${q} ${n}`).join(', '),
+      ]);
+    }
+  }
+  for (const r of reads.slice(1)) r[2] = rowsAt[52] ? (Number(r[1]) / rowsAt[52]).toFixed(2) : '';
+  out(`report week ${HISTORY_WEEK} over the last N weeks of ${data} (each already loaded; median of ${reps})\n`);
+  table(rows, out);
+  out(`\nrows ClickHouse reads for one weekly report on the PostHog stand-in's table (history_from bounded by the default 52-week horizon)\n`);
+  table(reads, out);
+}
+
+function table(rows: string[][], out: (text: string) => void): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const r of rows) out(r.map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ') + '\n');
+}

@@ -1,0 +1,204 @@
+/**
+ * Derived per-installation state of a selection, and the engine that reads the report's weeks plus
+ * that state (issue 13: a report's cost follows the weeks it shows, not the history behind them).
+ *
+ * Three queries look back before their period: growth_weekly (an installation's first week and its
+ * OS then), platform_share and version_adoption (the latest OS / version as of a week's end, and the
+ * first day an installation ran each version). Those answers depend on the events before the period
+ * only through a few events per installation, the *state events*:
+ *   - its first event whose name has the prefix (first seen);
+ *   - every OS change-point: an event carrying an OS different from the one on the installation's
+ *     previous OS-carrying event (or its first one); the same for the version;
+ *   - per version, its first prefixed event carrying that version.
+ * The latest OS-carrying event before any instant T and the latest change-point before T carry the
+ * same value, and first events are kept, so every figure of those queries is the same over
+ *   (all events from W on) + (state events before W)
+ * as over all events, for any W up to a week before the query's `from` (growth reads the week before
+ * its period in full). State events are real events (a subset), so no query can tell; the other
+ * queries read only [from, to) and see all events there.
+ *
+ * The state is derived once per selection and prefix (kept in the selection's database, dropped
+ * with it) and reused by every report, `query` and backfill week over it. `SelectionEngine` points
+ * `events` at a view of exactly that union for a window W = (earliest `from` of the queries in
+ * flight) minus 7 days; nothing is recomputed per report.
+ */
+import { createHash } from 'node:crypto';
+import type { ChdbEngine } from '../engine/chdb-engine.ts';
+import type { Engine, EngineResult, ExecuteRequest } from '../engine/engine.ts';
+import { EVENT_OS, EVENT_VERSION } from '../engine/event-fields.ts';
+import type { Logger } from '../lib/logger.ts';
+import { EVENTS_COLUMNS } from './event-store.ts';
+
+/** Events per derivation pass: the change-point pass sorts each installation's carrying events in memory. */
+const EVENTS_PER_PASS = 2_000_000;
+/** The query reads the week before its `from` in full (growth_weekly's "active the week before"). */
+const LOOK_BACK_MS = 7 * 86_400_000;
+
+/** The table of state events for one prefix, in the selection's database. */
+export function stateTable(database: string, prefix: string): string {
+  return `${database}.state_${createHash('sha256').update(prefix).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * Derives the state events of `database`.events for `prefix` unless they exist; returns the table
+ * and how many state events it holds.
+ */
+export async function deriveState(engine: ChdbEngine, database: string, prefix: string, logger: Logger): Promise<string> {
+  const table = stateTable(database, prefix);
+  const [exists] = await engine.objects<{ n: number }>(
+    "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {name:String}",
+    { db: database, name: table.slice(database.length + 1) },
+  );
+  if (Number(exists?.n) === 1) return table;
+  const started = Date.now();
+  const building = `${table}_building`;
+  await engine.exec(`DROP TABLE IF EXISTS ${building}`);
+  await engine.exec(`CREATE TABLE ${building} (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
+  const [total] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${database}.events`);
+  const passes = Math.max(1, Math.ceil(Number(total?.n ?? 0) / EVENTS_PER_PASS));
+  for (let part = 0; part < passes; part++) {
+    // Installations are split by a hash of distinct_id: each pass holds whole installations.
+    const mine = `cityHash64(distinct_id) % ${passes} = ${part}`;
+    // cityHash64(uuid) names an event (uuids are unique in a selection); a rare collision only adds
+    // another real event to the state, which changes no answer.
+    await engine.exec(
+      `INSERT INTO ${building}
+       SELECT * FROM ${database}.events
+       WHERE ${mine} AND cityHash64(uuid) IN (
+           SELECT h FROM (
+               SELECT h, event_os, event_version,
+                   anyLast(nullIf(event_os, '')) OVER previous AS previous_os,
+                   anyLast(nullIf(event_version, '')) OVER previous AS previous_version
+               FROM (
+                   SELECT distinct_id, timestamp, cityHash64(uuid) AS h, ${EVENT_OS} AS event_os, ${EVENT_VERSION} AS event_version
+                   FROM ${database}.events
+                   WHERE ${mine}
+               )
+               WHERE event_os != '' OR event_version != ''
+               WINDOW previous AS (PARTITION BY distinct_id ORDER BY timestamp, h ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+           )
+           WHERE (event_os != '' AND (previous_os IS NULL OR event_os != previous_os))
+              OR (event_version != '' AND (previous_version IS NULL OR event_version != previous_version))
+           UNION ALL
+           SELECT argMin(cityHash64(uuid), timestamp) FROM ${database}.events
+           WHERE ${mine} AND startsWith(event, {prefix:String})
+           GROUP BY distinct_id
+           UNION ALL
+           SELECT argMin(h, timestamp) FROM (
+               SELECT distinct_id, timestamp, cityHash64(uuid) AS h, ${EVENT_VERSION} AS event_version
+               FROM ${database}.events
+               WHERE ${mine} AND startsWith(event, {prefix:String})
+           )
+           WHERE event_version != ''
+           GROUP BY distinct_id, event_version)`,
+      { prefix },
+    );
+  }
+  await engine.exec(`RENAME TABLE ${building} TO ${table}`);
+  const [kept] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${table}`);
+  logger.debug('derived installation state', { events: Number(total?.n ?? 0), stateEvents: Number(kept?.n ?? 0), ms: Date.now() - started });
+  return table;
+}
+
+/**
+ * The embedded engine over one selection: before each query, `events` is a view of the selection's
+ * events from W on plus its state events before W (see above), W being a week before the earliest
+ * `from` among the queries in flight. A query without `from` or `prefix` reads every event.
+ */
+export class SelectionEngine implements Engine {
+  readonly name: string;
+  private readonly windowDb: string;
+  /** The window the view has now (ms since epoch), or null for all events; changed one at a time. */
+  private window: number | null | undefined;
+  /** The prefix whose state events the view holds. */
+  private prefix: string | undefined;
+  private inFlight = 0;
+  /** The selection's earliest event (ms): a window before it needs no state (nothing lies before it). */
+  private earliest: number | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly engine: ChdbEngine,
+    readonly database: string,
+    private readonly logger: Logger,
+  ) {
+    this.name = engine.name;
+    this.windowDb = `${database}_window`;
+  }
+
+  async execute(request: ExecuteRequest): Promise<EngineResult> {
+    const need = neededWindow(request.values);
+    await this.serially(async () => {
+      await this.widen(need, typeof request.values.prefix === 'string' ? request.values.prefix : undefined);
+      this.inFlight++;
+    });
+    try {
+      return await this.engine.execute(request);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Makes the view cover `need` (ms, or null: every event). While other queries run it only moves
+   * earlier (what they read stays in the view); with none in flight it is set to exactly what this
+   * query needs, so a later report week reads no more than its own weeks. A query without a prefix
+   * reads only from its `from` on (protocol_usage), so any prefix's state, or none, serves it.
+   */
+  private async widen(need: number | null, prefix: string | undefined): Promise<void> {
+    let target: number | null;
+    if (this.inFlight === 0 || this.window === undefined) target = need;
+    else if (this.window === null || need === null) target = null;
+    else target = Math.min(this.window, need);
+    let statePrefix = prefix ?? (this.inFlight === 0 ? undefined : this.prefix);
+    // Queries in flight over another prefix's state (never in a report): every event serves both.
+    if (target !== null && prefix !== undefined && this.inFlight > 0 && this.window !== null && this.prefix !== undefined && prefix !== this.prefix) {
+      target = null;
+    }
+    if (target !== null) {
+      this.earliest ??= await this.earliestEvent();
+      // Nothing lies before the window: every event is in it, and no state has to be derived.
+      if (target <= this.earliest) target = null;
+    }
+    if (target === null) statePrefix = undefined;
+    if (target !== this.window || statePrefix !== this.prefix) {
+      await this.engine.exec(`CREATE DATABASE IF NOT EXISTS ${this.windowDb}`);
+      if (target === null) {
+        await this.engine.exec(`CREATE OR REPLACE VIEW ${this.windowDb}.events AS SELECT * FROM ${this.database}.events`);
+      } else {
+        const at = `toDateTime64('${new Date(target).toISOString().replace('T', ' ').replace('Z', '')}', 6, 'UTC')`;
+        const state = statePrefix === undefined ? undefined : await deriveState(this.engine, this.database, statePrefix, this.logger);
+        await this.engine.exec(
+          `CREATE OR REPLACE VIEW ${this.windowDb}.events AS
+           SELECT * FROM ${this.database}.events WHERE timestamp >= ${at}` +
+            (state ? `\n           UNION ALL\n           SELECT * FROM ${state} WHERE timestamp < ${at}` : ''),
+        );
+      }
+      this.window = target;
+      this.prefix = statePrefix;
+    }
+    // Another part of the program (CDN logs) may have switched the current database.
+    await this.engine.exec(`USE ${this.windowDb}`);
+  }
+
+  private async earliestEvent(): Promise<number> {
+    const [row] = await this.engine.objects<{ ms: number | string }>(
+      `SELECT toUnixTimestamp64Milli(min(timestamp)) AS ms FROM ${this.database}.events`,
+    );
+    return Number(row?.ms ?? 0);
+  }
+}
+
+/** A week before the query's `from` (ms), or null when it has none. */
+function neededWindow(values: Record<string, unknown>): number | null {
+  const from = values.from;
+  if (typeof from !== 'string') return null;
+  const at = Date.parse(`${from.slice(0, 10)}T${from.slice(11, 23)}Z`);
+  return Number.isNaN(at) ? null : at - LOOK_BACK_MS;
+}
