@@ -11,6 +11,7 @@ import type { AppConfig } from '../config/config.ts';
 import type { Catalog } from '../config/catalog.ts';
 import type { Week } from '../reports/period.ts';
 import { openSource } from '../sources/open-source.ts';
+import { terminalLoadProgress } from '../sources/load-progress.ts';
 import { computeWeeklyReport } from './weekly-report.ts';
 import { publishWeeklyReport, type SinkSetting } from '../sinks/publish.ts';
 
@@ -27,7 +28,14 @@ export interface ReportRunInput {
   /** Default: the configured sinks. */
   sinks?: readonly SinkSetting[] | undefined;
   force?: boolean | undefined;
-  io: { stdout: (t: string) => void; clock: { now(): Date }; fetch?: typeof fetch | undefined };
+  io: {
+    stdout: (t: string) => void;
+    clock: { now(): Date };
+    fetch?: typeof fetch | undefined;
+    /** With a terminal on stderr, loading export files redraws a progress line there. */
+    stderr?: ((t: string) => void) | undefined;
+    stderrIsTTY?: boolean | undefined;
+  };
   logger: Logger;
 }
 
@@ -45,7 +53,15 @@ export async function runWeeklyReport(input: ReportRunInput): Promise<ReportRunR
     throw new UsageError('--engine counts downloads on a ClickHouse server: it needs --downloads s3://bucket/prefix');
   }
   const started = Date.now();
-  const source = await openSource({ config, source: input.source, events: input.events, logger, now: () => io.clock.now(), fetch: io.fetch });
+  const source = await openSource({
+    config,
+    source: input.source,
+    events: input.events,
+    logger,
+    now: () => io.clock.now(),
+    fetch: io.fetch,
+    progress: io.stderrIsTTY && io.stderr ? terminalLoadProgress(io.stderr, () => io.clock.now()) : undefined,
+  });
   try {
     const report = await computeWeeklyReport(
       { engine: source.engine, catalog, eventPrefix: config.eventPrefix, logger },

@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../lib/atomic-write.ts';
 import { InputFileError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { DiscoveredFile } from './discover.ts';
+import type { SqlExecutor } from './cloudfront/logs.ts';
 import { plainLoadProgress, type LoadProgress } from './load-progress.ts';
 import {
   exportFormatOf,
@@ -132,14 +133,7 @@ export class EventStore {
     // The selections' `events` shape (EVENTS_COLUMNS, sort order) plus where each record came from:
     // a selection is made by attaching whole partitions (one per load) to its own table, then
     // marking the rows it must not see as deleted; no event is copied (see select).
-    await this.engine.exec(`CREATE TABLE IF NOT EXISTS store.raw_events (
-        load_id String,
-        file_id LowCardinality(String),
-        line UInt64,
-        reject LowCardinality(String),
-        ${EVENTS_COLUMNS},
-        raw String
-      ) ENGINE = MergeTree PARTITION BY load_id ORDER BY (event, timestamp)`);
+    await this.engine.exec(storeTableSql('store.raw_events'));
   }
 
   /**
@@ -244,41 +238,11 @@ export class EventStore {
 
   /** Counts each file's records by outcome and keeps its first rejected lines, in the manifest. */
   private async record(files: DiscoveredFile[], loadId: string): Promise<void> {
-    const ids = files.map(fileId);
-    const counts = await this.engine.objects<{ file_id: string; reject: string; n: number }>(
-      `SELECT file_id, reject, count() AS n FROM store.raw_events
-       WHERE load_id = {load_id:String} AND file_id IN {ids:Array(String)} GROUP BY file_id, reject`,
-      { ids, load_id: loadId },
-    );
-    const examples = await this.engine.objects<{ file_id: string; line: number; reason: RejectReason; text: string }>(
-      `SELECT file_id, line, reject AS reason, raw AS text FROM store.raw_events
-       WHERE load_id = {load_id:String} AND file_id IN {ids:Array(String)} AND reject != '' ORDER BY file_id, line LIMIT 5 BY file_id`,
-      { ids, load_id: loadId },
-    );
+    const found = await fileCounts(this.engine, 'store.raw_events', loadId, files.map(fileId));
     const loadedAt = this.now().toISOString();
     for (const file of files) {
       const id = fileId(file);
-      const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
-      let records = 0;
-      let accepted = 0;
-      for (const { reject, n } of counts.filter((c) => c.file_id === id)) {
-        records += Number(n);
-        if (reject === '') accepted += Number(n);
-        else rejected[reject as RejectReason] = Number(n);
-      }
-      this.manifest.files[id] = {
-        id,
-        path: file.path,
-        size: file.size,
-        mtimeMs: file.mtimeMs,
-        format: exportFormatOf(basename(file.path))!,
-        loadedAt,
-        loadId,
-        records,
-        accepted,
-        rejected,
-        examples: examples.filter((e) => e.file_id === id).map((e) => ({ line: Number(e.line), reason: e.reason, text: e.text })),
-      };
+      this.manifest.files[id] = loadedFileOf({ ...file, id, format: exportFormatOf(basename(file.path))! }, loadId, loadedAt, found);
     }
   }
 
@@ -338,26 +302,7 @@ export class EventStore {
     for (const loadId of [...new Set(files.map((f) => f.loadId))].sort()) {
       await this.engine.exec(`ALTER TABLE ${database}.events ATTACH PARTITION ${sqlString(loadId)} FROM store.raw_events`);
     }
-    const usable = "reject = '' AND file_id IN {ids:Array(String)}";
-    // The later copies are listed first: a DELETE whose condition reads the table it deletes from
-    // did not finish on this engine.
-    await this.engine.exec(
-      `CREATE TABLE ${database}.later_copies ENGINE = Memory AS
-       SELECT copy.1 AS file_id, copy.2 AS line FROM (
-         SELECT arraySlice(arraySort(groupArray((file_id, line))), 2) AS later
-         FROM ${database}.events
-         WHERE ${usable} AND cityHash64(uuid) IN (
-           SELECT h FROM ${database}.events WHERE ${usable} GROUP BY cityHash64(uuid) AS h HAVING count() > 1)
-         GROUP BY uuid)
-       ARRAY JOIN later AS copy`,
-      { ids },
-    );
-    await this.engine.exec(
-      `DELETE FROM ${database}.events
-       WHERE reject != '' OR file_id NOT IN {ids:Array(String)} OR (file_id, line) IN (SELECT file_id, line FROM ${database}.later_copies)`,
-      { ids },
-    );
-    await this.engine.exec(`DROP TABLE ${database}.later_copies`);
+    await hideUnusable(this.engine, `${database}.events`, ids);
   }
 
   private async dropOldSelections(keep: string): Promise<void> {
@@ -374,6 +319,106 @@ export class EventStore {
   private async saveManifest(): Promise<void> {
     await writeFileAtomic(this.manifestPath, JSON.stringify(this.manifest, null, 1));
   }
+}
+
+/**
+ * The store's table: EVENTS_COLUMNS (PostHog's HogQL names, so query files run on it unchanged) in
+ * the order queries read them, plus where each record came from and why it was rejected. Partitioned
+ * by load, so that a selection can take whole loads by attaching their parts.
+ */
+export function storeTableSql(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+        load_id String,
+        file_id LowCardinality(String),
+        line UInt64,
+        reject LowCardinality(String),
+        ${EVENTS_COLUMNS},
+        raw String
+      ) ENGINE = MergeTree PARTITION BY load_id ORDER BY (event, timestamp)`;
+}
+
+/**
+ * Marks deleted, in a table of the store's shape, every row a report must not see: rejected
+ * records, records of files other than `ids`, and every copy of a uuid after its first in
+ * (file id, line) order. Duplicates are found in two steps so that only a uuid hash per record is
+ * held in memory, not the records: hashes seen more than once, then the exact uuids among those.
+ * The later copies are listed in a table of their own first: a DELETE whose condition reads the
+ * table it deletes from did not finish on this engine.
+ */
+export async function hideUnusable(engine: SqlExecutor, table: string, ids: string[]): Promise<void> {
+  const usable = "reject = '' AND file_id IN {ids:Array(String)}";
+  const later = `${table}_later_copies`;
+  await engine.exec(`DROP TABLE IF EXISTS ${later}`);
+  await engine.exec(
+    `CREATE TABLE ${later} ENGINE = Memory AS
+     SELECT copy.1 AS file_id, copy.2 AS line FROM (
+       SELECT arraySlice(arraySort(groupArray((file_id, line))), 2) AS later
+       FROM ${table}
+       WHERE ${usable} AND cityHash64(uuid) IN (
+         SELECT h FROM ${table} WHERE ${usable} GROUP BY cityHash64(uuid) AS h HAVING count() > 1)
+       GROUP BY uuid)
+     ARRAY JOIN later AS copy`,
+    { ids },
+  );
+  await engine.exec(
+    `DELETE FROM ${table}
+     WHERE reject != '' OR file_id NOT IN {ids:Array(String)} OR (file_id, line) IN (SELECT file_id, line FROM ${later})`,
+    { ids },
+  );
+  await engine.exec(`DROP TABLE ${later}`);
+}
+
+/** Each file's records by outcome, and its first rejected lines (for the data-quality section). */
+export async function fileCounts(
+  engine: SqlExecutor,
+  table: string,
+  loadId: string,
+  ids: string[],
+): Promise<{
+  counts: Array<{ file_id: string; reject: string; n: number }>;
+  examples: Array<{ file_id: string; line: number; reason: RejectReason; text: string }>;
+}> {
+  const counts = await engine.objects<{ file_id: string; reject: string; n: number }>(
+    `SELECT file_id, reject, count() AS n FROM ${table}
+     WHERE load_id = {load_id:String} AND file_id IN {ids:Array(String)} GROUP BY file_id, reject`,
+    { ids, load_id: loadId },
+  );
+  const examples = await engine.objects<{ file_id: string; line: number; reason: RejectReason; text: string }>(
+    `SELECT file_id, line, reject AS reason, raw AS text FROM ${table}
+     WHERE load_id = {load_id:String} AND file_id IN {ids:Array(String)} AND reject != '' ORDER BY file_id, line LIMIT 5 BY file_id`,
+    { ids, load_id: loadId },
+  );
+  return { counts, examples };
+}
+
+/** A file's record in the store from its counts. */
+export function loadedFileOf(
+  file: DiscoveredFile & { id: string; format: 'jsonl' | 'parquet' },
+  loadId: string,
+  loadedAt: string,
+  found: Awaited<ReturnType<typeof fileCounts>>,
+): LoadedFile {
+  const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+  let records = 0;
+  let accepted = 0;
+  for (const { reject, n } of found.counts.filter((c) => c.file_id === file.id)) {
+    records += Number(n);
+    if (reject === '') accepted += Number(n);
+    else rejected[reject as RejectReason] = Number(n);
+  }
+  return {
+    id: file.id,
+    path: file.path,
+    size: file.size,
+    mtimeMs: file.mtimeMs,
+    format: file.format,
+    loadedAt,
+    loadId,
+    records,
+    accepted,
+    rejected,
+    examples: found.examples.filter((e) => e.file_id === file.id).map((e) => ({ line: Number(e.line), reason: e.reason, text: e.text })),
+  };
 }
 
 function emptyManifest(): Manifest {

@@ -12,10 +12,14 @@ import { hasAnyPostHogSetting, posthogSettings, type AppConfig } from '../config
 import { UsageError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { openFilesSource } from './files-source.ts';
+import { isClickHouseUrl, openClickHouseSource } from './clickhouse-source.ts';
+import { redact } from '../engine/clickhouse-server.ts';
+import type { LoadProgress } from './load-progress.ts';
 import { emptyDataQuality, type DataQuality } from '../reports/data-quality.ts';
 
 export const SOURCES = ['posthog', 'files'] as const;
-export type SourceName = (typeof SOURCES)[number];
+/** `clickhouse` is chosen by a URL: `--source clickhouse://user:pass@host:8123/db`. */
+export type SourceName = (typeof SOURCES)[number] | 'clickhouse';
 
 export interface OpenedSource {
   name: SourceName;
@@ -29,8 +33,9 @@ export interface OpenedSource {
 }
 
 export function chooseSource(config: AppConfig, source: string | undefined, events: string[] | undefined): SourceName {
+  if (isClickHouseUrl(source)) return 'clickhouse';
   if (source !== undefined && !(SOURCES as readonly string[]).includes(source)) {
-    throw new UsageError(`--source ${source}: expected posthog or files`);
+    throw new UsageError(`--source ${redact(source)}: expected posthog, files or clickhouse://user:pass@host:8123/db`);
   }
   if (source) return source as SourceName;
   if (events?.length) return 'files';
@@ -44,9 +49,33 @@ export async function openSource(args: {
   logger: Logger;
   now: () => Date;
   fetch?: typeof fetch | undefined;
+  /** How loading export files shows progress; default a plain log line per file. */
+  progress?: LoadProgress | undefined;
 }): Promise<OpenedSource> {
   const { config, logger } = args;
   const name = chooseSource(config, args.source, args.events);
+  if (name === 'clickhouse') {
+    const { engine, dataQuality } = await openClickHouseSource({
+      url: args.source!,
+      events: args.events ?? [],
+      rules: config.downloads,
+      logger,
+      now: args.now,
+      progress: args.progress,
+    });
+    let local: ChdbEngine | undefined;
+    return {
+      name,
+      engine,
+      dataQuality,
+      requests: () => 0,
+      local: () => (local ??= ChdbEngine.open(join(config.dataDir, 'clickhouse'))),
+      close: () => {
+        void engine.close();
+        local?.close();
+      },
+    };
+  }
   if (name === 'files') {
     if (!args.events?.length) {
       throw new UsageError('--events is required with --source files (no PostHog settings are configured)', {
@@ -55,7 +84,7 @@ export async function openSource(args: {
     }
     const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
     try {
-      const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
+      const { dataQuality } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now, progress: args.progress });
       return { name, engine, dataQuality, requests: () => 0, local: () => engine, close: () => engine.close() };
     } catch (error) {
       engine.close();

@@ -45,8 +45,24 @@ export const RAW_COLUMNS = [
 
 // The SELECT computes helper columns (the parsed timestamp `ts`); the outer one keeps the table's.
 // `person_properties` is renamed to HogQL's `person.properties` here, where nothing reads it any more.
-const INSERT_HEAD = `INSERT INTO store.raw_events (${RAW_COLUMNS.join(', ')})
+const insertHead = (into: string) => `INSERT INTO ${into} (${RAW_COLUMNS.join(', ')})
 SELECT ${RAW_COLUMNS.map((c) => (c === '`person.properties`' ? 'person_properties' : c)).join(', ')} FROM (`;
+
+/**
+ * Where an INSERT reads and writes: by default the local store's table and the engine's file();
+ * a ClickHouse server loading PostHog exports from S3 passes its own table and s3() reader.
+ */
+export interface InsertTarget {
+  /** The table written, e.g. `store.raw_events`. */
+  into: string;
+  /** The table function reading `source` in `format` (with `structure` when given). */
+  reader: (source: string, format: string, structure?: string) => string;
+}
+
+export const LOCAL_TARGET: InsertTarget = {
+  into: 'store.raw_events',
+  reader: (source, format, structure) => `file(${sqlString(source)}, '${format}'${structure ? `, '${structure}'` : ''})`,
+};
 
 /** The load a row belongs to: bound as a parameter (the store's partition key). */
 export const LOAD_ID = '{load_id:String}';
@@ -152,8 +168,8 @@ function objectCuts(text: string): string {
  * is not an object, or when the parse found no distinct_id and a validity check then fails (a failed
  * parse gives every field empty, so a line with a distinct_id has parsed).
  */
-export function jsonlInsertSql(source: string, fileId: string = SINGLE_FILE_ID): string {
-  return `${INSERT_HEAD}
+export function jsonlInsertSql(source: string, fileId: string = SINGLE_FILE_ID, target: InsertTarget = LOCAL_TARGET): string {
+  return `${insertHead(target.into)}
 SELECT
     ${LOAD_ID} AS load_id,
     file_id,
@@ -172,7 +188,7 @@ SELECT
 FROM (
     SELECT text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r, ${objectCuts('text')},
            ${timeOfDayGroups('r.timestamp')} AS tod_timestamp, ${timeOfDayGroups('r.created_at')} AS tod_created_at, ${fileId} AS file_id
-    FROM file(${sqlString(source)}, 'LineAsString', 'text String')
+    FROM ${target.reader(source, 'LineAsString', 'text String')}
     WHERE trimBoth(text) != ''))`;
 }
 
@@ -181,7 +197,7 @@ FROM (
  * the file declares (read with DESCRIBE first): strings as they are, JSON held as maps or tuples
  * written back as JSON text, timestamps as timestamps or strings.
  */
-export function parquetInsertSql(path: string, columns: Map<string, string>): string {
+export function parquetInsertSql(path: string, columns: Map<string, string>, target: InsertTarget = LOCAL_TARGET): string {
   // Source columns are renamed c_<name> in a subquery, so that the output aliases (uuid, event, ...)
   // never shadow the input columns they are computed from.
   const col = (name: string) => `c_${name}`;
@@ -205,7 +221,7 @@ export function parquetInsertSql(path: string, columns: Map<string, string>): st
   const props = json('properties');
   const personProps = json('person_properties');
   const valid = `(${props} = '' OR isValidJSON(${props})) AND (${personProps} = '' OR isValidJSON(${personProps}))`;
-  return `${INSERT_HEAD}
+  return `${insertHead(target.into)}
 SELECT
     ${LOAD_ID} AS load_id,
     {file_id:String} AS file_id,
@@ -223,7 +239,7 @@ SELECT
     ${text('elements_chain')} AS elements_chain,
     if(reject = '', '', substring(concat(distinct_id, ' ', event, ' ', properties), 1, 300)) AS raw
 FROM (SELECT ${[...PARQUET_COLUMNS].filter((n) => columns.has(n)).map((n) => `${quoteIdent(n)} AS ${col(n)}`).concat('_row_number AS c__row_number').join(', ')}
-      FROM file(${sqlString(path)}, 'Parquet')))`;
+      FROM ${target.reader(path, 'Parquet')}))`;
 }
 
 /** The batch-export columns the loader reads from a Parquet file; others are ignored. */
