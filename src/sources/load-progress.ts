@@ -51,11 +51,9 @@ export function terminalLoadProgress(write: (text: string) => void, now: () => D
     const elapsed = now().getTime() - started;
     if (elapsed < TERMINAL_AFTER_MS) return;
     const rate = events / (elapsed / 1000);
-    const left = bytes > 0 && total.bytes > bytes ? ((total.bytes - bytes) / bytes) * elapsed : undefined;
-    write(
-      `\r\x1b[2Kloading events: ${files}/${total.files} files, ${events.toLocaleString('en-US')} events, ` +
-        `${Math.round(rate).toLocaleString('en-US')} events/s, ${left === undefined ? (files === total.files ? 'done' : 'time left unknown') : `about ${formatDuration(left)} left`}`,
-    );
+    const left =
+      files >= total.files ? 'done' : bytes > 0 && total.bytes > bytes ? `about ${formatDuration(((total.bytes - bytes) / bytes) * elapsed)} left` : 'time left unknown';
+    write(`\r\x1b[2Kloading events: ${files}/${total.files} files, ${events.toLocaleString('en-US')} events, ${Math.round(rate).toLocaleString('en-US')} events/s, ${left}`);
     drawn = true;
   };
   return {
