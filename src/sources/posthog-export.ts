@@ -141,13 +141,14 @@ function objectFields(text: string): string {
     const at = `at_${name}`;
     const cut = `cut_${name}`;
     const end = (n: string) => `(at_${n} + ${n.length + 3} + length(cut_${n}))`;
-    const before = (n: string) => `countSubstrings(substring(${text}, 1, at_${n} - 1), '{')`;
+    // No `{` from `from` up to `"name":` (position() searches without copying the text).
+    const noBraceBetween = (from: string) => `(position(${text}, '{', ${from}) = 0 OR position(${text}, '{', ${from}) >= ${at})`;
+    const noBraceBefore = (n: string) => `(position(${text}, '{', position(${text}, '{') + 1) >= at_${n})`;
     // A backslash before the quote would make it part of a longer key's name (`"x\\"name":`).
     const topLevel = `(${at} > 1 AND substring(${text}, ${at} - 1, 1) != '\\\\' AND (
         if(at_${other} > 0 AND at_${other} < ${at},
-           ${before(other)} = 1 AND ${at} >= ${end(other)}
-             AND countSubstrings(substring(${text}, ${end(other)}, ${at} - ${end(other)}), '{') = 0,
-           ${before(name)} = 1)))`;
+           ${noBraceBefore(other)} AND ${at} >= ${end(other)} AND ${noBraceBetween(end(other))},
+           ${noBraceBefore(name)})))`;
     return `if(${topLevel} AND startsWith(${cut}, '{'), ${cut}, JSONExtract(${text}, '${name}', 'String'))`;
   };
   return `${field('properties', 'person_properties')} AS properties,
