@@ -93,8 +93,9 @@ const KEEP_SELECTIONS = 3;
  * The local event store: a cache of loaded export files in the embedded engine's data folder.
  * Files are identified by path, size and modification time, so a file is read once and read
  * again only when it changes. A report never reads the store as a whole: it asks for a
- * *selection* (exactly the files named on its command line), materialized once as its own
- * `events` table, deduplicated by uuid.
+ * *selection* (exactly the files named on its command line), made once as its own `events`
+ * table, deduplicated by uuid. The store holds events in that table's shape, one partition per
+ * load, so a selection links the loads' parts instead of copying them (fillSelection).
  */
 export class EventStore {
   private manifest: Manifest = emptyManifest();
@@ -294,8 +295,8 @@ export class EventStore {
    * the loads that hold the files are attached (the engine links their parts), then the rows the
    * selection must not see are marked deleted: rejected records, records of files outside the
    * selection that were loaded together with them, and every copy of a uuid after its first in
-   * (file id, line) order. Duplicates are found in two steps so that only a uuid hash per record is
-   * held in memory, not the records: hashes seen more than once, then the exact uuids among those.
+   * (file id, line) order (hideUnusable). Measured at 10M events: the old copy sorted by file and
+   * line, then LIMIT 1 BY uuid, took as long as the load itself; this takes seconds.
    */
   private async fillSelection(database: string, files: LoadedFile[], ids: string[]): Promise<void> {
     await this.engine.exec(`CREATE TABLE ${database}.events AS store.raw_events`);
