@@ -295,8 +295,9 @@ export class EventStore {
    * the loads that hold the files are attached (the engine links their parts), then the rows the
    * selection must not see are marked deleted: rejected records, records of files outside the
    * selection that were loaded together with them, and every copy of a uuid after its first in
-   * (file id, line) order (hideUnusable). Measured at 10M events: the old copy sorted by file and
-   * line, then LIMIT 1 BY uuid, took as long as the load itself; this takes seconds.
+   * (file id, line) order (hideUnusable). Measured on a busy machine: at 10M events the old copy
+   * (sorted by file and line, then LIMIT 1 BY uuid) took 216 s after a 280 s load; at 1M events
+   * this takes about 1 s.
    */
   private async fillSelection(database: string, files: LoadedFile[], ids: string[]): Promise<void> {
     await this.engine.exec(`CREATE TABLE ${database}.events AS store.raw_events`);
