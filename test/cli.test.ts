@@ -32,7 +32,7 @@ describe('connect-metrics CLI', () => {
     [['seed', '--host', 'http://127.0.0.1:9', '--project-key', 'phx_personal123'], /that is a personal API key/],
     [['seed', '--host', 'http://127.0.0.1:9', '--project-key', 'phc_abc', '--days', '0'], /--days 0: expected a whole number/],
     [['report', '--source', 'posthog', '--week', '2026-W47'], /POSTHOG_HOST, POSTHOG_PROJECT_ID, POSTHOG_API_KEY are not set/],
-    [['report', '--source', 'carrier-pigeon'], /option '--source <source>' argument 'carrier-pigeon' is invalid/],
+    [['report', '--source', 'carrier-pigeon'], /--source carrier-pigeon: expected posthog, files or clickhouse:\/\//],
   ])('exits 2 with a one-line error for %j', async (args, message) => {
     const run = await runCli([...args, ...data()]);
     expect(run.code).toBe(2);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChdbEngine } from '../src/engine/chdb-engine.ts';
 import { EventStore, type LoadedFile } from '../src/sources/event-store.ts';
@@ -8,6 +8,11 @@ import { EXPORT_KINDS, exportFormatOf } from '../src/sources/posthog-export.ts';
 import { memoryLogger } from '../src/lib/logger.ts';
 import { InputFileError, UsageError } from '../src/lib/errors.ts';
 import { exportLine, tempDir, writeExport } from './helpers/fixtures.ts';
+
+async function tempDirUnder(root: string, name: string): Promise<string> {
+  await mkdir(join(root, name), { recursive: true });
+  return join(root, name);
+}
 
 const discover = (paths: string[]) => discoverFiles(paths, (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
 
@@ -58,6 +63,32 @@ describe('event store', () => {
       { distinct_id: 'd4', timestamp: '2026-11-16 10:00:00.000000' },
       { distinct_id: 'd5', timestamp: new Date(1_795_340_000_000).toISOString().replace('T', ' ').replace('Z', '000') },
     ]);
+  });
+
+  it('keeps each object field exactly as the line has it, whatever the key order, nesting or spacing', async () => {
+    // Each line's expected properties / person properties come from JSON.parse of the line itself.
+    const lines = [
+      '{"uuid":"o1","event":"e","distinct_id":"a","properties":{"k":"v","n":{"properties":1}},"person_properties":{"os":"linux"},"timestamp":"2026-11-16T10:00:00Z"}',
+      '{"uuid":"o2","event":"e","distinct_id":"a","person_properties":{"properties":{"x":1}},"properties":{"k":"w"},"timestamp":"2026-11-16T10:00:00Z"}',
+      '{"uuid": "o3", "event": "e", "distinct_id": "a", "properties": {"k": "spaced"}, "person_properties": {"os": "darwin"}, "timestamp": "2026-11-16T10:00:00Z"}',
+      '{"uuid":"o4","event":"e{","distinct_id":"a","properties":{"k":"brace before"},"person_properties":{},"timestamp":"2026-11-16T10:00:00Z"}',
+      '{"uuid":"o5","event":"e","distinct_id":"a","properties":"{\\"k\\":\\"as a string\\"}","person_properties":null,"timestamp":"2026-11-16T10:00:00Z"}',
+      '{"uuid":"o6","event":"e","distinct_id":"a","x\\"properties":{"k":"not me"},"properties":{"k":"me"},"timestamp":"2026-11-16T10:00:00Z"}',
+      '{"uuid":"o7","event":"e","distinct_id":"a","elements_chain":"","timestamp":"2026-11-16T10:00:00Z","person_properties":{"properties":{"k":"nested only"}}}',
+    ];
+    const path = join(dir, 'objects', 'o.jsonl');
+    await writeFile(join(await tempDirUnder(dir, 'objects'), 'o.jsonl'), lines.join('\n') + '\n');
+    const [file] = await store.load((await discover([path])).files);
+    expect(file).toMatchObject({ records: 7, accepted: 7 });
+    await store.select([file!]);
+    const rows = await engine.objects<{ uuid: string; p: string; pp: string }>('SELECT uuid, properties AS p, `person.properties` AS pp FROM events ORDER BY uuid');
+    const parse = (text: string) => (text === '' ? undefined : (JSON.parse(text) as unknown));
+    const expected = lines.map((l) => {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      const asObject = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v === null ? undefined : v);
+      return { uuid: o['uuid'], p: asObject(o['properties']), pp: asObject(o['person_properties']) };
+    });
+    expect(rows.map((r) => ({ uuid: r.uuid, p: parse(r.p), pp: parse(r.pp) }))).toEqual(expected);
   });
 
   it('fails on a corrupt gzip file with its path and the reason, and keeps nothing of it', async () => {

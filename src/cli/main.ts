@@ -175,10 +175,11 @@ async function serviceLogger(opts: GlobalOptions & { logFormat?: 'json' | 'prett
 }
 
 function sourceOption(): Option {
-  return new Option('--source <source>', 'where events come from (default: posthog when POSTHOG_* settings are present, else files)').choices([
-    'posthog',
-    'files',
-  ]);
+  // Not a fixed choice: a ClickHouse server is named by its URL (checked in chooseSource).
+  return new Option(
+    '--source <source>',
+    'where events come from: posthog, files, or clickhouse://user:pass@host:8123/db (default: posthog when POSTHOG_* settings are present, else files)',
+  );
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -5,6 +5,7 @@ import { allQueries, findQuery } from '../queries/index.ts';
 import { loadSettings } from './session.ts';
 import { dayRange } from '../reports/period.ts';
 import { openSource } from '../sources/open-source.ts';
+import { terminalLoadProgress } from '../sources/load-progress.ts';
 import { standardParams } from '../jobs/weekly-report.ts';
 import { runQuery } from '../engine/run-query.ts';
 import type { QueryDefinition } from '../engine/query.ts';
@@ -49,7 +50,15 @@ export async function queryCommand(
   const { config, catalog } = await loadSettings(opts, io);
   const range = dayRange(opts.from, opts.to, config.timezone);
   const values = { ...standardParams({ catalog, eventPrefix: config.eventPrefix }, range, config.timezone), ...parseParamFlags(query, opts.param) };
-  const source = await openSource({ config, source: opts.source, events: opts.events, logger, now: () => io.clock.now(), fetch: io.fetch });
+  const source = await openSource({
+    config,
+    source: opts.source,
+    events: opts.events,
+    logger,
+    now: () => io.clock.now(),
+    fetch: io.fetch,
+    progress: io.stderrIsTTY ? terminalLoadProgress(io.stderr, () => io.clock.now()) : undefined,
+  });
   try {
     const rows = (await runQuery(source.engine, query, values)) as Array<Record<string, unknown>>;
     const columns = Object.keys(query.row.shape);

@@ -12,6 +12,7 @@ import type { Catalog } from '../config/catalog.ts';
 import { loadTrackingPlan, type TrackingPlan } from '../config/tracking-plan.ts';
 import type { Week } from '../reports/period.ts';
 import { openSource } from '../sources/open-source.ts';
+import { terminalLoadProgress } from '../sources/load-progress.ts';
 import { computeWeeklyReport } from './weekly-report.ts';
 import { publishWeeklyReport, type SinkSetting } from '../sinks/publish.ts';
 
@@ -30,7 +31,14 @@ export interface ReportRunInput {
   /** Default: the configured sinks. */
   sinks?: readonly SinkSetting[] | undefined;
   force?: boolean | undefined;
-  io: { stdout: (t: string) => void; clock: { now(): Date }; fetch?: typeof fetch | undefined };
+  io: {
+    stdout: (t: string) => void;
+    clock: { now(): Date };
+    fetch?: typeof fetch | undefined;
+    /** With a terminal on stderr, loading export files redraws a progress line there. */
+    stderr?: ((t: string) => void) | undefined;
+    stderrIsTTY?: boolean | undefined;
+  };
   logger: Logger;
   /** PostHog throttles: how long to sit one out (default posthog.maxThrottleWaitMinutes), and the sleep. */
   throttle?: { maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } | undefined;
@@ -51,7 +59,15 @@ export async function runWeeklyReport(input: ReportRunInput): Promise<ReportRunR
   }
   const plan = input.plan ?? (await loadTrackingPlan(config.trackingPlanPath));
   const started = Date.now();
-  const source = await openSource({ config, source: input.source, events: input.events, logger, now: () => io.clock.now(), fetch: io.fetch, throttle: input.throttle });
+  const source = await openSource({
+    config,
+    source: input.source,
+    events: input.events,
+    logger,
+    now: () => io.clock.now(),
+    fetch: io.fetch,
+    progress: io.stderrIsTTY && io.stderr ? terminalLoadProgress(io.stderr, () => io.clock.now()) : undefined,
+  });
   try {
     const report = await computeWeeklyReport(
       { engine: source.engine, catalog, eventPrefix: config.eventPrefix, plan, clusterShare: config.clusterShare, logger },

@@ -2,6 +2,7 @@ import type { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { Logger } from '../lib/logger.ts';
 import { discoverFiles } from './discover.ts';
 import { EventStore, type Selection } from './event-store.ts';
+import type { LoadProgress } from './load-progress.ts';
 import { EXPORT_KINDS, exportFormatOf } from './posthog-export.ts';
 import { dataQualityFromFiles, type DataQuality } from '../reports/data-quality.ts';
 
@@ -11,7 +12,7 @@ import { dataQualityFromFiles, type DataQuality } from '../reports/data-quality.
  */
 export async function openFilesSource(
   engine: ChdbEngine,
-  options: { dataDir: string; paths: string[]; logger: Logger; now?: () => Date },
+  options: { dataDir: string; paths: string[]; logger: Logger; now?: () => Date; progress?: LoadProgress | undefined },
 ): Promise<{ dataQuality: DataQuality; selection: Selection }> {
   const { logger } = options;
   const discovery = await discoverFiles(options.paths, (name) => exportFormatOf(name) !== undefined, {
@@ -21,7 +22,7 @@ export async function openFilesSource(
   const store = new EventStore(engine, options.dataDir, logger, options.now);
   await store.init();
   const started = Date.now();
-  const files = await store.load(discovery.files);
+  const files = await store.load(discovery.files, options.progress);
   const selection = await store.select(files);
   logger.info(
     `events: ${selection.events} from ${files.length} files` +

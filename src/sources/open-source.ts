@@ -15,10 +15,14 @@ import { dataFolderError } from '../lib/data-folder.ts';
 import type { Logger } from '../lib/logger.ts';
 import { openFilesSource } from './files-source.ts';
 import { SelectionEngine } from './installation-state.ts';
+import { isClickHouseUrl, openClickHouseSource } from './clickhouse-source.ts';
+import { redact } from '../engine/clickhouse-server.ts';
+import type { LoadProgress } from './load-progress.ts';
 import { emptyDataQuality, type DataQuality } from '../reports/data-quality.ts';
 
 export const SOURCES = ['posthog', 'files'] as const;
-export type SourceName = (typeof SOURCES)[number];
+/** `clickhouse` is chosen by a URL: `--source clickhouse://user:pass@host:8123/db`. */
+export type SourceName = (typeof SOURCES)[number] | 'clickhouse';
 
 export interface OpenedSource {
   name: SourceName;
@@ -32,8 +36,9 @@ export interface OpenedSource {
 }
 
 export function chooseSource(config: AppConfig, source: string | undefined, events: string[] | undefined): SourceName {
+  if (isClickHouseUrl(source)) return 'clickhouse';
   if (source !== undefined && !(SOURCES as readonly string[]).includes(source)) {
-    throw new UsageError(`--source ${source}: expected posthog or files`);
+    throw new UsageError(`--source ${redact(source)}: expected posthog, files or clickhouse://user:pass@host:8123/db`);
   }
   if (source === 'posthog' && events?.length) {
     // Refused before anything runs (backfill, serve), not at the first week.
@@ -67,13 +72,37 @@ export async function openSource(args: {
   fetch?: typeof fetch | undefined;
   /** How PostHog throttles are sat out: backfill waits them all (Infinity); tests inject the sleep. */
   throttle?: { maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } | undefined;
+  /** How loading export files shows progress; default a plain log line per file. */
+  progress?: LoadProgress | undefined;
 }): Promise<OpenedSource> {
   const { config, logger } = args;
   const name = requireSource(config, args.source, args.events);
+  if (name === 'clickhouse') {
+    const { engine, dataQuality } = await openClickHouseSource({
+      url: args.source!,
+      events: args.events ?? [],
+      rules: config.downloads,
+      logger,
+      now: args.now,
+      progress: args.progress,
+    });
+    let local: Promise<ChdbEngine> | undefined;
+    return {
+      name,
+      engine,
+      dataQuality,
+      requests: () => 0,
+      local: () => (local ??= openLocalEngine(config, logger)),
+      close: () => {
+        void engine.close();
+        void local?.then((e) => e.close(), () => undefined);
+      },
+    };
+  }
   if (name === 'files' && args.events?.length) {
     const engine = await openLocalEngine(config, logger);
     try {
-      const { dataQuality, selection } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now });
+      const { dataQuality, selection } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now, progress: args.progress });
       // Queries read their weeks plus the selection's derived per-installation state (src/sources/installation-state.ts).
       const events = new SelectionEngine(engine, selection.database, logger);
       return { name, engine: events, dataQuality, requests: () => 0, local: async () => engine, close: () => engine.close() };

@@ -27,8 +27,14 @@ export function exportFormatOf(name: string): ExportFormat | undefined {
   return undefined;
 }
 
-/** Columns of the store's raw table, in insert order. */
+/**
+ * Columns of the store's table, in insert order. The store keeps the events in the very shape of a
+ * selection's `events` table (EVENTS_COLUMNS: PostHog's HogQL names, `person.properties` included,
+ * and the same sort order) plus where each record came from, so that a selection is made by
+ * attaching the store's parts rather than copying every event again (src/sources/event-store.ts).
+ */
 export const RAW_COLUMNS = [
+  'load_id',
   'file_id',
   'line',
   'reject',
@@ -37,7 +43,7 @@ export const RAW_COLUMNS = [
   'distinct_id',
   'person_id',
   'properties',
-  'person_properties',
+  '`person.properties`',
   'timestamp',
   'created_at',
   'elements_chain',
@@ -45,12 +51,32 @@ export const RAW_COLUMNS = [
 ] as const;
 
 // The SELECT computes helper columns (the parsed timestamp `ts`); the outer one keeps the table's.
-const INSERT_HEAD = `INSERT INTO store.raw_events (${RAW_COLUMNS.join(', ')})
-SELECT ${RAW_COLUMNS.join(', ')} FROM (`;
+// `person_properties` is renamed to HogQL's `person.properties` here, where nothing reads it any more.
+const insertHead = (into: string) => `INSERT INTO ${into} (${RAW_COLUMNS.join(', ')})
+SELECT ${RAW_COLUMNS.map((c) => (c === '`person.properties`' ? 'person_properties' : c)).join(', ')} FROM (`;
+
+/**
+ * Where an INSERT reads and writes: by default the local store's table and the engine's file();
+ * a ClickHouse server loading PostHog exports from S3 passes its own table and s3() reader.
+ */
+export interface InsertTarget {
+  /** The table written, e.g. `store.raw_events`. */
+  into: string;
+  /** The table function reading `source` in `format` (with `structure` when given). */
+  reader: (source: string, format: string, structure?: string) => string;
+}
+
+export const LOCAL_TARGET: InsertTarget = {
+  into: 'store.raw_events',
+  reader: (source, format, structure) => `file(${sqlString(source)}, '${format}'${structure ? `, '${structure}'` : ''})`,
+};
+
+/** The load a row belongs to: bound as a parameter (the store's partition key). */
+export const LOAD_ID = '{load_id:String}';
 
 // Shared pieces of the record checks. `ts` is the parsed timestamp, NULL when unparsable.
-const REJECT_EXPR = (jsonValid: string) => `multiIf(
-      NOT (${jsonValid}), 'bad_json',
+const REJECT_EXPR = (jsonInvalid: string) => `multiIf(
+      ${jsonInvalid}, 'bad_json',
       distinct_id = '', 'no_distinct_id',
       ts IS NULL, 'bad_timestamp',
       '')`;
@@ -67,18 +93,23 @@ export function sqlString(value: string): string {
  * A timestamp as text: ISO 8601 (no zone means UTC), or epoch seconds / milliseconds (a number
  * too large to be seconds is milliseconds). NULL when it is none of these.
  */
-function textTimestamp(text: string): string {
+function textTimestamp(text: string, groups: string = timeOfDayGroups(text)): string {
   return `if(match(${text}, '^[0-9]+(\\.[0-9]+)?$'),
         if(toFloat64(${text}) > 100000000000, toDateTime64(toFloat64(${text}) / 1000, 6, 'UTC'), toDateTime64(toFloat64(${text}), 6, 'UTC')),
-        if(${validTimeOfDay(text)}, parseDateTime64BestEffortOrNull(${text}, 6, 'UTC'), NULL))`;
+        if(${validTimeOfDay(groups)}, parseDateTime64BestEffortOrNull(${text}, 6, 'UTC'), NULL))`;
+}
+
+/** The hour, minute and second of an ISO timestamp's text (empty when it has none). */
+function timeOfDayGroups(text: string): string {
+  return `extractGroups(${text}, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?')`;
 }
 
 /**
  * The engine's best-effort parser rolls an out-of-range time over (`T25:00` becomes 01:00 the next
  * day); such a timestamp is not a time at all, so it is rejected. `24:00:00` (end of day) is allowed.
+ * `groups` is timeOfDayGroups of the text (computed once per line by the JSON Lines INSERT).
  */
-function validTimeOfDay(text: string): string {
-  const groups = `extractGroups(${text}, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?')`;
+function validTimeOfDay(groups: string): string {
   return `(empty(${groups})
         OR (toUInt8OrZero(${groups}[1]) < 24 AND toUInt8OrZero(${groups}[2]) < 60 AND toUInt8OrZero(${groups}[3]) < 61)
         OR (${groups}[1] = '24' AND ${groups}[2] = '00' AND toUInt8OrZero(${groups}[3]) = 0))`;
@@ -93,10 +124,13 @@ export const SINGLE_FILE_ID = '{file_id:String}';
  */
 export const MANY_FILES_ID = "transform(_path, {paths:Array(String)}, {ids:Array(String)}, '')";
 
-/** The batch-export fields of a JSON line, extracted in one parse. Objects come back as JSON text. */
+/**
+ * The scalar batch-export fields of a JSON line, extracted in one parse. The objects (properties,
+ * person properties) are not in it: the engine's JSON functions rebuild an object's text value by
+ * value, which measured as the largest single cost of loading (see objectFields).
+ */
 const LINE_FIELDS =
-  'Tuple(uuid String, event String, distinct_id String, person_id String, properties String, person_properties String, ' +
-  'timestamp String, created_at String, elements_chain String)';
+  'Tuple(uuid String, event String, distinct_id String, person_id String, timestamp String, created_at String, elements_chain String)';
 
 /**
  * A file's first line without a UTF-8 byte-order mark: some writers start a file with one, and it
@@ -105,30 +139,70 @@ const LINE_FIELDS =
 const WITHOUT_BOM = "if(_row_number = 0 AND startsWith(file_line, '\\xEF\\xBB\\xBF'), substring(file_line, 4), file_line)";
 
 /**
- * INSERT of one JSON Lines file: one record per non-blank line. The engine parses each line once
- * into a tuple of the batch-export fields; a nested object (properties) arrives as its JSON text,
- * and a field that holds JSON as a string arrives unwrapped, so both export styles load alike.
+ * Both object fields of a JSON line as their JSON text. Fast path: the text is cut out of the line
+ * as it is (simpleJSONExtractRaw scans for `"name":` without parsing), which is right only when that
+ * first `"name":` is the top-level key. It is known to be when the line has no other `{` before it
+ * than the line's own (so it is not inside another object) or, when the other object field comes
+ * first, none between the end of that one and it; and when the value is an object. Anything else
+ * (pretty-printed JSON, a field holding JSON as a string, null, a brace in an earlier string) takes
+ * the exact path: the parser's own extraction, as before. Inside a JSON string a quote is always
+ * escaped, so `"name":` cannot be text inside a value (one preceded by a backslash is refused).
+ * (Forcing short-circuit evaluation of the exact path measured slower than the default.)
  */
-export function jsonlInsertSql(source: string, fileId: string = SINGLE_FILE_ID): string {
-  return `${INSERT_HEAD}
+function objectFields(text: string): string {
+  const field = (name: string, other: string) => {
+    const at = `at_${name}`;
+    const cut = `cut_${name}`;
+    const end = (n: string) => `(at_${n} + ${n.length + 3} + length(cut_${n}))`;
+    // No `{` from `from` up to `"name":` (position() searches without copying the text).
+    const noBraceBetween = (from: string) => `(position(${text}, '{', ${from}) = 0 OR position(${text}, '{', ${from}) >= ${at})`;
+    const noBraceBefore = (n: string) => `(position(${text}, '{', position(${text}, '{') + 1) >= at_${n})`;
+    // A backslash before the quote would make it part of a longer key's name (`"x\\"name":`).
+    const topLevel = `(${at} > 1 AND substring(${text}, ${at} - 1, 1) != '\\\\' AND (
+        if(at_${other} > 0 AND at_${other} < ${at},
+           ${noBraceBefore(other)} AND ${at} >= ${end(other)} AND ${noBraceBetween(end(other))},
+           ${noBraceBefore(name)})))`;
+    return `if(${topLevel} AND startsWith(${cut}, '{'), ${cut}, JSONExtract(${text}, '${name}', 'String'))`;
+  };
+  return `${field('properties', 'person_properties')} AS properties,
+    ${field('person_properties', 'properties')} AS person_properties`;
+}
+
+/** Helper columns of objectFields, computed once per line in the inner SELECT. */
+function objectCuts(text: string): string {
+  return ['properties', 'person_properties']
+    .map((n) => `position(${text}, '"${n}":') AS at_${n}, trimBoth(simpleJSONExtractRaw(${text}, '${n}')) AS cut_${n}`)
+    .join(', ');
+}
+
+/**
+ * INSERT of JSON Lines files: one record per non-blank line. The engine parses each line once into
+ * the scalar batch-export fields and cuts the object fields out (objectFields); a field that holds
+ * JSON as a string arrives unwrapped, so both export styles load alike. A line is bad JSON when it
+ * is not an object, or when the parse found no distinct_id and a validity check then fails (a failed
+ * parse gives every field empty, so a line with a distinct_id has parsed).
+ */
+export function jsonlInsertSql(source: string, fileId: string = SINGLE_FILE_ID, target: InsertTarget = LOCAL_TARGET): string {
+  return `${insertHead(target.into)}
 SELECT
+    ${LOAD_ID} AS load_id,
     file_id,
     line,
-    ${REJECT_EXPR("isValidJSON(text) AND startsWith(trimLeft(text), '{')")} AS reject,
+    ${REJECT_EXPR("NOT startsWith(trimLeft(text), '{') OR (r.distinct_id = '' AND NOT isValidJSON(text))")} AS reject,
     ${UUID_EXPR('r.uuid', 'text')} AS uuid,
     r.event AS event,
     r.distinct_id AS distinct_id,
     r.person_id AS person_id,
-    r.properties AS properties,
-    r.person_properties AS person_properties,
-    ${textTimestamp('r.timestamp')} AS ts,
+    ${objectFields('text')},
+    ${textTimestamp('r.timestamp', 'tod_timestamp')} AS ts,
     ifNull(ts, toDateTime64(0, 6, 'UTC')) AS timestamp,
-    ${textTimestamp('r.created_at')} AS created_at,
+    ${textTimestamp('r.created_at', 'tod_created_at')} AS created_at,
     r.elements_chain AS elements_chain,
     if(reject = '', '', substring(text, 1, 300)) AS raw
 FROM (
-    SELECT ${WITHOUT_BOM} AS text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r, ${fileId} AS file_id
-    FROM file(${sqlString(source)}, 'LineAsString', 'file_line String')
+    SELECT ${WITHOUT_BOM} AS text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r, ${objectCuts('text')},
+           ${timeOfDayGroups('r.timestamp')} AS tod_timestamp, ${timeOfDayGroups('r.created_at')} AS tod_created_at, ${fileId} AS file_id
+    FROM ${target.reader(source, 'LineAsString', 'file_line String')}
     WHERE trimBoth(file_line) != ''))`;
 }
 
@@ -137,7 +211,7 @@ FROM (
  * the file declares (read with DESCRIBE first): strings as they are, JSON held as maps or tuples
  * written back as JSON text, timestamps as timestamps or strings.
  */
-export function parquetInsertSql(path: string, columns: Map<string, string>): string {
+export function parquetInsertSql(path: string, columns: Map<string, string>, target: InsertTarget = LOCAL_TARGET): string {
   // Source columns are renamed c_<name> in a subquery, so that the output aliases (uuid, event, ...)
   // never shadow the input columns they are computed from.
   const col = (name: string) => `c_${name}`;
@@ -161,11 +235,12 @@ export function parquetInsertSql(path: string, columns: Map<string, string>): st
   const props = json('properties');
   const personProps = json('person_properties');
   const valid = `(${props} = '' OR isValidJSON(${props})) AND (${personProps} = '' OR isValidJSON(${personProps}))`;
-  return `${INSERT_HEAD}
+  return `${insertHead(target.into)}
 SELECT
+    ${LOAD_ID} AS load_id,
     {file_id:String} AS file_id,
     toUInt64(c__row_number + 1) AS line,
-    ${REJECT_EXPR(valid)} AS reject,
+    ${REJECT_EXPR(`NOT (${valid})`)} AS reject,
     ${UUID_EXPR(text('uuid'), `concat(${text('distinct_id')}, ${text('event')}, toString(${time('timestamp')}), ${props})`)} AS uuid,
     ${text('event')} AS event,
     ${text('distinct_id')} AS distinct_id,
@@ -178,7 +253,7 @@ SELECT
     ${text('elements_chain')} AS elements_chain,
     if(reject = '', '', substring(concat(distinct_id, ' ', event, ' ', properties), 1, 300)) AS raw
 FROM (SELECT ${[...PARQUET_COLUMNS].filter((n) => columns.has(n)).map((n) => `${quoteIdent(n)} AS ${col(n)}`).concat('_row_number AS c__row_number').join(', ')}
-      FROM file(${sqlString(path)}, 'Parquet')))`;
+      FROM ${target.reader(path, 'Parquet')}))`;
 }
 
 /** The batch-export columns the loader reads from a Parquet file; others are ignored. */
