@@ -87,6 +87,14 @@ export const EVENTS_COLUMNS = `uuid String,
     created_at Nullable(DateTime64(6, 'UTC')),
     elements_chain String`;
 
+/**
+ * The names of EVENTS_COLUMNS, for selecting exactly the events shape from a selection's table, which
+ * also carries the store's own columns (load_id, file_id, line, reject, raw).
+ */
+export const EVENTS_COLUMN_NAMES = EVENTS_COLUMNS.split(/,\s*\n/)
+  .map((c) => c.trim().match(/^(`[^`]+`|\S+)/)![1]!)
+  .join(', ');
+
 /** How many past selections to keep: each is a copy of its events, so old ones are dropped. */
 const KEEP_SELECTIONS = 3;
 

@@ -27,7 +27,7 @@ import type { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { Engine, EngineResult, ExecuteRequest } from '../engine/engine.ts';
 import { EVENT_OS, EVENT_VERSION } from '../engine/event-fields.ts';
 import type { Logger } from '../lib/logger.ts';
-import { EVENTS_COLUMNS } from './event-store.ts';
+import { EVENTS_COLUMNS, EVENTS_COLUMN_NAMES } from './event-store.ts';
 
 /** Events per derivation pass: the change-point pass sorts each installation's carrying events in memory. */
 const EVENTS_PER_PASS = 2_000_000;
@@ -63,7 +63,7 @@ export async function deriveState(engine: ChdbEngine, database: string, prefix: 
     // another real event to the state, which changes no answer.
     await engine.exec(
       `INSERT INTO ${building}
-       SELECT * FROM ${database}.events
+       SELECT ${EVENTS_COLUMN_NAMES} FROM ${database}.events
        WHERE ${mine} AND cityHash64(uuid) IN (
            SELECT h FROM (
                SELECT h, event_os, event_version,
@@ -170,14 +170,14 @@ export class SelectionEngine implements Engine {
     if (target !== this.window || statePrefix !== this.prefix) {
       await this.engine.exec(`CREATE DATABASE IF NOT EXISTS ${this.windowDb}`);
       if (target === null) {
-        await this.engine.exec(`CREATE OR REPLACE VIEW ${this.windowDb}.events AS SELECT * FROM ${this.database}.events`);
+        await this.engine.exec(`CREATE OR REPLACE VIEW ${this.windowDb}.events AS SELECT ${EVENTS_COLUMN_NAMES} FROM ${this.database}.events`);
       } else {
         const at = `toDateTime64('${new Date(target).toISOString().replace('T', ' ').replace('Z', '')}', 6, 'UTC')`;
         const state = statePrefix === undefined ? undefined : await deriveState(this.engine, this.database, statePrefix, this.logger);
         await this.engine.exec(
           `CREATE OR REPLACE VIEW ${this.windowDb}.events AS
-           SELECT * FROM ${this.database}.events WHERE timestamp >= ${at}` +
-            (state ? `\n           UNION ALL\n           SELECT * FROM ${state} WHERE timestamp < ${at}` : ''),
+           SELECT ${EVENTS_COLUMN_NAMES} FROM ${this.database}.events WHERE timestamp >= ${at}` +
+            (state ? `\n           UNION ALL\n           SELECT ${EVENTS_COLUMN_NAMES} FROM ${state} WHERE timestamp < ${at}` : ''),
         );
       }
       this.window = target;
