@@ -9,12 +9,12 @@ import { parseWeek, previousWeek, toInstant } from '../reports/period.ts';
 import { standardParams } from '../jobs/weekly-report.ts';
 
 export async function posthogCheckCommand(opts: GlobalOptions, io: CliIo): Promise<void> {
-  const { config, catalog } = await loadSettings(opts, io);
+  const { config, catalog, plan } = await loadSettings(opts, io);
   // A setting that is missing or malformed is named before any request (exit 2).
   const settings = posthogSettings(config);
   // The queries are checked with the values of the last complete week and the one before.
   const week = parseWeek('last', config.timezone, io.clock.now());
-  const values = standardParams({ catalog, eventPrefix: config.eventPrefix }, { from: toInstant(previousWeek(week).start), to: toInstant(week.end) }, config.timezone);
+  const values = standardParams({ catalog, eventPrefix: config.eventPrefix, plan, clusterShare: config.clusterShare }, { from: toInstant(previousWeek(week).start), to: toInstant(week.end) }, config.timezone);
   const { lines, requests } = await checkPostHog({ ...settings, queries: eventQueries, values, ...(io.fetch ? { fetch: io.fetch } : {}) });
   io.stdout(formatCheckLines(lines));
   const failed = lines.filter((l) => !l.ok && !l.skipped).length;

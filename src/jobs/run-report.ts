@@ -66,6 +66,7 @@ export async function runWeeklyReport(input: ReportRunInput): Promise<ReportRunR
     logger,
     now: () => io.clock.now(),
     fetch: io.fetch,
+    throttle: input.throttle,
     progress: io.stderrIsTTY && io.stderr ? terminalLoadProgress(io.stderr, () => io.clock.now()) : undefined,
   });
   try {
