@@ -137,5 +137,5 @@ describe('soak: two years of schedule', () => {
     }
     expect(weekly.length).toBe(wantDigests.length);
     console.log(`soak: ${seconds.toFixed(1)} s real for ${wantDigests.length} weeks, ${alerts.size} alerts, ${events.filter((e) => e.startsWith('restart')).length} restarts (seed ${seed})`);
-  }, 300_000);
+  }, 900_000);
 });

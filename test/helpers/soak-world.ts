@@ -36,7 +36,8 @@ export function worldEvents(): TestEvent[] {
     for (let u = 1; u <= usersOn(day); u++) {
       events.push({
         event: 'connect.cluster.login',
-        distinct_id: `install-${u}`,
+        // As Connect sends it (connect. + a UUID): anything else is a tracking-plan privacy alert.
+        distinct_id: `connect.00000000-0000-4000-8000-${String(u).padStart(12, '0')}`,
         timestamp: d.set({ hour: 10, minute: u }).toUTC().toISO()!,
         properties: { 'connect.os': u % 2 ? 'darwin' : 'win32', 'connect.version': '18.1.0' },
       });

@@ -148,7 +148,7 @@ function walk(n: Node, visit: (n: Node) => void): void {
   for (const c of children(n)) walk(c, visit);
 }
 
-function valueType(v: unknown): HogQLType {
+export function valueType(v: unknown): HogQLType {
   if (typeof v === 'string') return 'String';
   if (typeof v === 'number') return Number.isInteger(v) ? 'Integer' : 'Float';
   if (typeof v === 'boolean') return 'Boolean';

@@ -31,7 +31,7 @@ import {
   renderDateTime,
 } from './hogql.ts';
 import type { FaultRule, LoggedRequest, StandInConfig } from './types.ts';
-import { checkHogQL, hogqlParser, printToDates } from './hogql-check.ts';
+import { checkHogQL, hogqlParser, printToDates, valueType, type HogQLCheck } from './hogql-check.ts';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as StandInConfig;
 const engine = ChdbEngine.open(join(config.dataDir, 'clickhouse'));
@@ -574,9 +574,26 @@ function clickhouseFailure(error: unknown): Failure {
   return new Failure(400, bodies.queryError(detail, code ? code.toLowerCase() : 'hogql_query_error'));
 }
 
+/**
+ * The check of a text is a function of the text and the types of its values (the only thing it reads
+ * of them), so it is kept per (text, value types): a report sends the same texts every week.
+ */
+const checks = new Map<string, HogQLCheck>();
+async function checked(q: ParsedQuery): Promise<HogQLCheck> {
+  const types = Object.fromEntries(Object.entries(q.values ?? {}).map(([k, v]) => [k, valueType(v)]));
+  const key = `${q.hogql}\0${JSON.stringify(types)}`;
+  let check = checks.get(key);
+  if (!check) {
+    check = checkHogQL(await hogqlParser(), q.hogql, q.values);
+    if (checks.size > 1000) checks.clear();
+    checks.set(key, check);
+  }
+  return check;
+}
+
 async function execute(q: ParsedQuery, rule?: FaultRule): Promise<QueryResults> {
   // PostHog parses and resolves the HogQL first: syntax, functions, fields (hogql-check.ts).
-  const check = checkHogQL(await hogqlParser(), q.hogql, q.values);
+  const check = await checked(q);
   const problem = check.errors[0];
   if (problem) throw new Failure(400, bodies.queryError(problem.message, problem.code));
   // max_execution_time (10 s for a personal API key, HogQLGlobalSettings): ClickHouse stops the query.
