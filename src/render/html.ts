@@ -45,9 +45,11 @@ code { background: var(--bg-soft); padding: 0 4px; border-radius: 4px; font-size
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 16px; }
 figure { margin: 0; } figure img { width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 4px; font-variant-numeric: tabular-nums; }
-th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
+th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
 td.num, th.num { text-align: right; }
-th { background: var(--bg-soft); font-weight: 600; }
+th { background: var(--bg-soft); font-weight: 600; white-space: normal; vertical-align: bottom; }
+/* Text cells wrap (a uuid at its hyphens), so a wide table such as the tracking plan's fits the page; figures do not. */
+td:not(.num) { white-space: normal; overflow-wrap: break-word; }
 table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[aria-sort="ascending"]::after { content: " ▲"; font-size: 10px; }
 table.sortable th[aria-sort="descending"]::after { content: " ▼"; font-size: 10px; }
