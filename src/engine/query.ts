@@ -30,6 +30,15 @@ export interface SplitSpec {
   /** Columns that combine by their least / greatest value (ISO times), not by adding. */
   readonly min?: readonly string[];
   readonly max?: readonly string[];
+  /**
+   * Set on a query whose look-backs reach before `from` (grain 'installation') but whose every row
+   * still depends only on events before the end of the week it is dated in: then it can be run a
+   * week at a time and the weeks put together (the embedded engine reuses closed weeks that way,
+   * src/engine/week-cache.ts). `column` holds each row's date (a day or a week's Monday); a row
+   * dated before its part's `from` (the "before the period" row, 1970-01-01) is taken from the
+   * earliest part only. Queries of grain 'day' or 'week' can always be cut so and need not say it.
+   */
+  readonly weekParts?: { readonly column: string };
 }
 
 export type RowOf<Q> = Q extends QueryDefinition<ParamSpecs, infer R> ? z.infer<R> : never;
