@@ -10,7 +10,7 @@ import { writeDemoExport } from '../demo/generator.ts';
 import { writeDemoCdnLogs } from '../demo/cdn-logs.ts';
 import { computeDownloads } from '../jobs/downloads.ts';
 import { openFilesSource } from '../sources/files-source.ts';
-import { SelectionEngine } from '../sources/installation-state.ts';
+import { selectionEngine } from '../sources/installation-state.ts';
 import { computeWeeklyReport } from '../jobs/weekly-report.ts';
 import { publishWeeklyReport } from '../sinks/publish.ts';
 
@@ -60,7 +60,7 @@ export async function demoCommand(opts: GlobalOptions & { out: string; installat
   await withEngine(config, async (engine) => {
     const { dataQuality, selection } = await openFilesSource(engine, { dataDir: config.dataDir, paths: [join(dir, 'events')], logger, now: () => io.clock.now() });
     const report = await computeWeeklyReport(
-      { engine: new SelectionEngine(engine, selection.database, logger), catalog, eventPrefix: config.eventPrefix, plan, clusterShare: config.clusterShare, logger },
+      { engine: selectionEngine(engine, selection.database, { dataDir: config.dataDir, logger }), catalog, eventPrefix: config.eventPrefix, plan, clusterShare: config.clusterShare, logger },
       {
         week,
         dataQuality,

@@ -16,8 +16,11 @@ export default defineQuery({
     user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
     user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
-  // A first day needs an installation's history: only installation buckets, never time parts.
-  split: { grain: 'installation', keys: ['kind', 'period', 'version'] },
+  // A first day needs an installation's history: a remote engine splits it only into installation
+  // buckets. Yet every row depends only on events before the end of the week it is dated in (a week's
+  // latest version, a day's first carriers), so the embedded engine can run it a week at a time and
+  // reuse closed weeks (weekParts; the days-before row comes from the earliest week).
+  split: { grain: 'installation', keys: ['kind', 'period', 'version'], weekParts: { column: 'period' } },
   row: z.object({ kind: z.enum(['week', 'first_day']), period: z.string(), version: z.string(), users: count() }),
   // 'week': the platform_share rule with the version in place of the OS (latest event before the
   // week's end that carries one, since {history_from}). 'first_day': per installation and version,

@@ -23,10 +23,13 @@
  * flight) minus 7 days; nothing is recomputed per report.
  */
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { Engine, EngineResult, ExecuteRequest } from '../engine/engine.ts';
 import { EVENT_OS, EVENT_VERSION } from '../engine/event-fields.ts';
 import type { Logger } from '../lib/logger.ts';
+import { WeekReuseEngine } from '../engine/week-cache.ts';
+import { selectionFingerprint } from './selection-fingerprint.ts';
 import { EVENTS_COLUMNS, EVENTS_COLUMN_NAMES } from './event-store.ts';
 
 /** Events per derivation pass: the change-point pass sorts each installation's carrying events in memory. */
@@ -201,4 +204,17 @@ function neededWindow(values: Record<string, unknown>): number | null {
   if (typeof from !== 'string') return null;
   const at = Date.parse(`${from.slice(0, 10)}T${from.slice(11, 23)}Z`);
   return Number.isNaN(at) ? null : at - LOOK_BACK_MS;
+}
+
+/**
+ * The engine a report, `query` or backfill runs on over a selection: its weeks plus derived state
+ * (SelectionEngine), with closed weeks reused across runs (src/engine/week-cache.ts), kept under
+ * `<dataDir>/week-cache` and keyed by a fingerprint of the selection's events before each week's end.
+ */
+export function selectionEngine(engine: ChdbEngine, database: string, options: { dataDir: string; logger: Logger }): WeekReuseEngine {
+  return new WeekReuseEngine(new SelectionEngine(engine, database, options.logger), {
+    dir: join(options.dataDir, 'week-cache'),
+    fingerprint: selectionFingerprint(engine, database),
+    logger: options.logger,
+  });
 }

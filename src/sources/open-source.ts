@@ -14,7 +14,7 @@ import { UsageError } from '../lib/errors.ts';
 import { dataFolderError } from '../lib/data-folder.ts';
 import type { Logger } from '../lib/logger.ts';
 import { openFilesSource } from './files-source.ts';
-import { SelectionEngine } from './installation-state.ts';
+import { selectionEngine } from './installation-state.ts';
 import { isClickHouseUrl, openClickHouseSource } from './clickhouse-source.ts';
 import { redact } from '../engine/clickhouse-server.ts';
 import type { LoadProgress } from './load-progress.ts';
@@ -103,8 +103,9 @@ export async function openSource(args: {
     const engine = await openLocalEngine(config, logger);
     try {
       const { dataQuality, selection } = await openFilesSource(engine, { dataDir: config.dataDir, paths: args.events, logger, now: args.now, progress: args.progress });
-      // Queries read their weeks plus the selection's derived per-installation state (src/sources/installation-state.ts).
-      const events = new SelectionEngine(engine, selection.database, logger);
+      // Queries read their weeks plus the selection's derived per-installation state, and closed weeks
+      // computed by an earlier run are reused (src/sources/installation-state.ts, src/engine/week-cache.ts).
+      const events = selectionEngine(engine, selection.database, { dataDir: config.dataDir, logger });
       return { name, engine: events, dataQuality, requests: () => 0, local: async () => engine, close: () => engine.close() };
     } catch (error) {
       engine.close();

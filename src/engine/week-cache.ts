@@ -1,0 +1,183 @@
+/**
+ * Reuse of closed weeks (issue 13: a report's cost follows the weeks it shows, not the history
+ * behind them). The weekly report shows 12 weeks of trends; eleven of them were already computed by
+ * last Monday's report. A query whose rows can be computed a week at a time (grain 'day' or 'week',
+ * or `split.weekParts`: every row depends only on events before the end of the week it is dated in)
+ * is cut at the week boundaries of its timezone; each week's rows are kept on disk under a key made
+ * of the query's text, its other values, the week, and a fingerprint of every event before the
+ * week's end. A week is reused only while that fingerprint is unchanged: a late event, a file added
+ * or replaced, another selection with different data, all change it, and the week is computed again.
+ * Weeks not kept are computed together, one query per run of consecutive weeks, so a first report
+ * costs what it did (one query), and a Monday report computes only its new week.
+ *
+ * Only for the embedded engine: on PostHog each week would be a request of its own (the request
+ * budget is per report), and PostHog's closed periods are cached whole (src/engine/query-cache.ts).
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DateTime } from 'luxon';
+import type { Engine, EngineResult, ExecuteRequest } from './engine.ts';
+import type { SplitSpec } from './query.ts';
+import { toInstant } from '../reports/period.ts';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
+import type { Logger } from '../lib/logger.ts';
+
+/** A fingerprint of every event before an instant (ms); undefined when it cannot be told (the week is then not reused). */
+export type EventsFingerprint = (beforeMs: number) => Promise<string | undefined>;
+
+/** One week's rows as kept on disk. `before`: the rows dated before the week (only when the week began a run). */
+interface KeptWeek {
+  columns: string[];
+  rows: unknown[][];
+  before: unknown[][] | null;
+}
+
+interface Part {
+  from: DateTime;
+  to: DateTime;
+  /** The part's first and last-plus-one local dates, YYYY-MM-DD (rows are dated so). */
+  fromDate: string;
+  toDate: string;
+}
+
+export class WeekReuseEngine implements Engine {
+  readonly name: string;
+  readonly horizonWeeks: number | undefined;
+  /** Weeks reused and computed, for logs and tests. */
+  readonly stats = { reused: 0, computed: 0 };
+
+  constructor(
+    private readonly inner: Engine,
+    private readonly options: { dir: string; fingerprint: EventsFingerprint; logger: Logger },
+  ) {
+    this.name = inner.name;
+    this.horizonWeeks = inner.horizonWeeks;
+  }
+
+  async execute(request: ExecuteRequest): Promise<EngineResult> {
+    const column = dateColumn(request.split);
+    const parts = column === undefined ? undefined : weekParts(request.values);
+    if (column === undefined || parts === undefined || parts.length < 2) return this.inner.execute(request);
+    const keys = await Promise.all(parts.map((p) => this.keyOf(request, p)));
+    const kept = await Promise.all(keys.map((k) => (k === undefined ? undefined : this.read(request.queryId, k))));
+    // A query with look-backs (weekParts) may have rows dated before the period: they come with the
+    // first week only when that week began a run. Day and week grains never have such rows.
+    if (request.split?.weekParts && kept[0] && kept[0].before === null) kept[0] = undefined;
+    const weeks: Array<KeptWeek | undefined> = [...kept];
+    for (let i = 0; i < parts.length; ) {
+      if (weeks[i]) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < parts.length && !weeks[j + 1]) j++;
+      const run = await this.inner.execute({
+        ...request,
+        values: { ...request.values, from: toInstant(parts[i]!.from), to: toInstant(parts[j]!.to) },
+      });
+      const cut = cutByWeek(run, column, parts.slice(i, j + 1));
+      for (let k = i; k <= j; k++) {
+        weeks[k] = cut[k - i]!;
+        const key = keys[k];
+        if (key !== undefined) await writeFileAtomic(this.path(request.queryId, key), JSON.stringify(weeks[k]));
+      }
+      this.stats.computed += j - i + 1;
+      i = j + 1;
+    }
+    const reused = kept.filter(Boolean).length;
+    this.stats.reused += reused;
+    this.options.logger.debug(`${request.queryId}: ${reused} of ${parts.length} weeks reused`, {});
+    return combine(weeks as KeptWeek[], request.split!.keys);
+  }
+
+  private async keyOf(request: ExecuteRequest, part: Part): Promise<string | undefined> {
+    const fingerprint = await this.options.fingerprint(part.to.toMillis());
+    if (fingerprint === undefined) return undefined;
+    const rest = Object.entries(request.values)
+      .filter(([name]) => name !== 'from' && name !== 'to')
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return createHash('sha256')
+      .update(JSON.stringify([request.queryId, request.sql, rest, toInstant(part.from), toInstant(part.to), fingerprint]))
+      .digest('hex')
+      .slice(0, 32);
+  }
+
+  private path(queryId: string, key: string): string {
+    return join(this.options.dir, `${queryId}-${key}.json`);
+  }
+
+  private async read(queryId: string, key: string): Promise<KeptWeek | undefined> {
+    try {
+      const week = JSON.parse(await readFile(this.path(queryId, key), 'utf8')) as KeptWeek;
+      return Array.isArray(week.rows) && Array.isArray(week.columns) ? week : undefined;
+    } catch {
+      // Not kept (or unreadable, e.g. cut short by a crash before the rename): computed again.
+      return undefined;
+    }
+  }
+}
+
+/** The column that dates a row, when the query can be run a week at a time. */
+function dateColumn(split: SplitSpec | undefined): string | undefined {
+  if (!split) return undefined;
+  if (split.weekParts) return split.weekParts.column;
+  return split.grain === 'installation' ? undefined : split.keys[0];
+}
+
+/**
+ * [from, to) cut at the Mondays 00:00 of the timezone; undefined when from or to is not a local
+ * midnight (a row's date would not tell its part) or the values have no range.
+ */
+export function weekParts(values: Record<string, unknown>): Part[] | undefined {
+  const zone = String(values.timezone ?? 'UTC');
+  const parse = (v: unknown) => DateTime.fromISO(String(v).replace(' ', 'T').slice(0, 23), { zone: 'UTC' }).setZone(zone);
+  if (typeof values.from !== 'string' || typeof values.to !== 'string') return undefined;
+  const from = parse(values.from);
+  const to = parse(values.to);
+  if (!from.isValid || !to.isValid || from >= to) return undefined;
+  if (!from.equals(from.startOf('day')) || !to.equals(to.startOf('day'))) return undefined;
+  const parts: Part[] = [];
+  let start = from;
+  while (start < to) {
+    let end = start.startOf('week').plus({ weeks: 1 });
+    if (end > to) end = to;
+    parts.push({ from: start.toUTC(), to: end.toUTC(), fromDate: start.toISODate()!, toDate: end.toISODate()! });
+    start = end;
+  }
+  return parts;
+}
+
+/** A run's rows by the week they are dated in; rows dated before the run go with its first week. */
+function cutByWeek(result: EngineResult, column: string, parts: Part[]): KeptWeek[] {
+  const at = result.columns.indexOf(column);
+  if (at < 0) throw new Error(`week reuse: the result has no column ${column} (${result.columns.join(', ')})`);
+  const weeks: KeptWeek[] = parts.map((_, i) => ({ columns: result.columns, rows: [], before: i === 0 ? [] : null }));
+  for (const row of result.rows) {
+    const date = String(row[at]).slice(0, 10);
+    if (date < parts[0]!.fromDate) {
+      weeks[0]!.before!.push(row);
+      continue;
+    }
+    const i = parts.findIndex((p) => date >= p.fromDate && date < p.toDate);
+    if (i < 0) throw new Error(`week reuse: a row dated ${date} lies after the range (${parts[0]!.fromDate} to ${parts.at(-1)!.toDate})`);
+    weeks[i]!.rows.push(row);
+  }
+  return weeks;
+}
+
+/** The weeks put together: the first week's earlier rows, then every week's, ordered by the keys as the queries order them. */
+function combine(weeks: KeptWeek[], keys: readonly string[]): EngineResult {
+  const columns = weeks.find((w) => w.columns.length)?.columns ?? [];
+  const rows = [...(weeks[0]?.before ?? []), ...weeks.flatMap((w) => w.rows)];
+  const idx = keys.map((k) => columns.indexOf(k));
+  rows.sort((a, b) => {
+    for (const i of idx) {
+      const x = String(a[i]);
+      const y = String(b[i]);
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  });
+  return { columns, rows };
+}

@@ -1,0 +1,65 @@
+/**
+ * A fingerprint of a selection's events before any instant, for reusing closed weeks
+ * (src/engine/week-cache.ts). Derived once per selection (kept in its database, dropped with it):
+ * per 15 minutes, the number of events and the sum of a hash of each event's content. The
+ * fingerprint before T adds the buckets before T, so it changes when any event before T is added,
+ * removed or altered, and not when events after T arrive. 15 minutes: every timezone's midnight
+ * falls on such a boundary (offsets are whole quarter hours), so a week's end never splits a bucket.
+ */
+import type { ChdbEngine } from '../engine/chdb-engine.ts';
+import type { EventsFingerprint } from '../engine/week-cache.ts';
+
+const BUCKET_MS = 15 * 60_000;
+const MOD = 1n << 64n;
+
+export function selectionFingerprint(engine: ChdbEngine, database: string): EventsFingerprint {
+  let buckets: Promise<{ starts: number[]; counts: bigint[]; hashes: bigint[] }> | undefined;
+  const load = async () => {
+    const table = `${database}.event_fingerprints`;
+    const [exists] = await engine.objects<{ n: number }>(
+      "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'event_fingerprints'",
+      { db: database },
+    );
+    if (Number(exists?.n) !== 1) {
+      const building = `${table}_building`;
+      await engine.exec(`DROP TABLE IF EXISTS ${building}`);
+      // Every column a query reads is in the hash: two selections that agree on it agree on every answer.
+      await engine.exec(
+        `CREATE TABLE ${building} ENGINE = MergeTree ORDER BY bucket AS
+         SELECT toInt64(floor(toUnixTimestamp64Milli(timestamp) / ${BUCKET_MS})) * ${BUCKET_MS} AS bucket, count() AS n,
+                sum(cityHash64(uuid, event, distinct_id, person_id, timestamp, properties, \`person.properties\`, created_at, elements_chain)) AS h
+         FROM ${database}.events GROUP BY bucket`,
+      );
+      await engine.exec(`RENAME TABLE ${building} TO ${table}`);
+    }
+    const rows = await engine.objects<{ bucket: number | string; n: number | string; h: number | string }>(
+      `SELECT toString(bucket) AS bucket, toString(n) AS n, toString(h) AS h FROM ${table} ORDER BY bucket`,
+    );
+    const starts: number[] = [];
+    const counts: bigint[] = [];
+    const hashes: bigint[] = [];
+    let n = 0n;
+    let h = 0n;
+    for (const r of rows) {
+      n += BigInt(r.n);
+      h = (h + BigInt(r.h)) % MOD;
+      starts.push(Number(r.bucket));
+      counts.push(n);
+      hashes.push(h);
+    }
+    return { starts, counts, hashes };
+  };
+  return async (beforeMs) => {
+    if (beforeMs % BUCKET_MS !== 0) return undefined;
+    const { starts, counts, hashes } = await (buckets ??= load());
+    // The buckets that start before the instant (binary search for the first that does not).
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! < beforeMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? '0:0' : `${counts[lo - 1]}:${hashes[lo - 1]}`;
+  };
+}
