@@ -1,7 +1,8 @@
 /**
  * The history bench (issue 13): the same report week (2026-W47) over 4, 13, 52 and 104 weeks of
  * history at about 100k events a week, already loaded (selection and derived state made before
- * timing), each with its ratio to 4 weeks and the peak RSS of its own process; and the rows
+ * timing) and after last Monday's report (2026-W46, whose kept weeks the measured report reuses, as
+ * every Monday's report does: src/engine/week-cache.ts), each with its ratio to 4 weeks and the peak RSS of its own process; and the rows
  * ClickHouse reads for one weekly report as PostHog runs it (the queries' text, history_from bounded
  * by the default horizon, on the PostHog stand-in's table) at 13, 52 and 104 weeks.
  */
@@ -13,24 +14,27 @@ interface Result {
   maxRssMb: number;
   events?: number;
   rowsRead?: Record<string, number>;
+  weeks?: { reused: number; computed: number };
 }
 
 type Phase = (name: string, store: string, events: string, week: string, reps: number, weeks: number) => Result;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function runHistoryBench(opts: { root: string; reps: number; out: (text: string) => void; phase: Phase }): Promise<void> {
+export async function runHistoryBench(opts: { root: string; reps: number; out: (text: string) => void; phase: Phase; weeks?: number[] }): Promise<void> {
   const { out, phase, reps } = opts;
   const data = await ensureHistoryData(opts.root, out);
   const store = join(opts.root, 'work', 'history');
   // Ratio to 13 weeks too: the report shows 12 weeks (and reads the week before), so below 13 weeks of
   // history it reads less than it shows; from 13 weeks on, what it reads no longer grows.
-  const rows: string[][] = [['history', 'events', 'report (median)', 'ratio to 4 weeks', 'ratio to 13 weeks', 'peak RSS', 'prepared once: load / select / derive state']];
+  const rows: string[][] = [
+    ['history', 'events', 'report (median)', 'ratio to 4 weeks', 'ratio to 13 weeks', 'peak RSS', 'weeks reused / computed', 'prepared once: load / select / derive state / last week\'s report (nothing reused)'],
+  ];
   let at13: number | undefined;
   const reads: string[][] = [['history', 'rows read, one weekly report', 'ratio to 52 weeks', 'by query']];
   let base: number | undefined;
   const rowsAt: Record<number, number> = {};
-  for (const weeks of [4, 13, 52, 104]) {
+  for (const weeks of opts.weeks ?? [4, 13, 52, 104]) {
     const prep = phase('history-prepare', store, data, HISTORY_WEEK, 1, weeks);
     const rep = phase('history-report', store, data, HISTORY_WEEK, reps, weeks);
     const t = median(rep.seconds);
@@ -43,6 +47,7 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
       (t / base).toFixed(2),
       at13 === undefined ? '' : (t / at13).toFixed(2),
       `${rep.maxRssMb} MB`,
+      rep.weeks ? `${rep.weeks.reused} / ${rep.weeks.computed}` : '',
       prep.seconds.map((s) => `${s.toFixed(1)} s`).join(' / '),
     ]);
     if (weeks >= 13) {

@@ -3,7 +3,7 @@
  * (maxRSS: Node and the embedded engine together, chdb runs in-process) belongs to it alone.
  * Prints one JSON line: { phase, seconds[], maxRssMb, check? }.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChdbEngine } from '../src/engine/chdb-engine.ts';
 import { EventStore } from '../src/sources/event-store.ts';
@@ -20,13 +20,13 @@ import { previousWeek, toInstant } from '../src/reports/period.ts';
 import type { WeeklyResults } from '../src/reports/weekly-report.ts';
 import { parseWeek } from '../src/reports/period.ts';
 import { baselineReportSql, normalizeBaseline, normalizeOurs } from './baseline.ts';
-import { SelectionEngine, deriveState } from '../src/sources/installation-state.ts';
+import { SelectionEngine, deriveState, selectionEngine } from '../src/sources/installation-state.ts';
 import { lastWeeksFiles } from './history-data.ts';
 import { boundHistory } from '../src/engine/horizon.ts';
 import { DEFAULT_HORIZON_WEEKS } from '../src/config/config.ts';
 import { Session } from 'chdb';
 import { toClickHousePlaceholders } from '../src/engine/params.ts';
-import { EVENTS_COLUMNS } from '../src/sources/event-store.ts';
+import { EVENTS_COLUMNS, EVENTS_COLUMN_NAMES } from '../src/sources/event-store.ts';
 
 const [phase, storeDir, eventsDir, weekLabel, repsArg, weeksArg] = process.argv.slice(2) as [string, string, string, string, string?, string?];
 const reps = Number(repsArg ?? 3);
@@ -136,14 +136,25 @@ async function main(): Promise<void> {
     const [loadS, loaded] = await timed(() => store.load(found.files));
     const [selectS, selection] = await timed(() => store.select(loaded));
     const [stateS] = await timed(() => deriveState(engine, selection.database, 'connect.', silentLogger));
-    out.seconds = [loadS, selectS, stateS];
+    // Last Monday's report (the week before), over this selection, with nothing kept yet: it keeps its
+    // weeks, as the report a week earlier would have (weeks before W47 do not change with W47's events,
+    // so their fingerprints are the same as over last week's files). The measured report reuses them.
+    rmSync(join(storeDir, 'prepared'), { recursive: true, force: true });
+    const reuse = selectionEngine(engine, selection.database, { dataDir: join(storeDir, 'prepared'), logger: silentLogger });
+    const catalog = await loadCatalog(DEFAULT_CATALOG);
+    const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
+    const lastWeek = previousWeek(parseWeek(weekLabel, 'UTC', new Date()));
+    const [previousS] = await timed(() =>
+      collectWeeklyResults({ engine: reuse, catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE, logger: silentLogger }, lastWeek),
+    );
+    out.seconds = [loadS, selectS, stateS, previousS];
     out.events = selection.events;
     // The PostHog stand-in's table (test/standins/posthog/server.ts): MergeTree ORDER BY (event, timestamp), read through a view.
     const db = `standin_${historyWeeks}w`;
     await engine.exec(`DROP DATABASE IF EXISTS ${db}`);
     await engine.exec(`CREATE DATABASE ${db}`);
     await engine.exec(`CREATE TABLE ${db}.events_base (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
-    await engine.exec(`INSERT INTO ${db}.events_base SELECT * FROM ${selection.database}.events`);
+    await engine.exec(`INSERT INTO ${db}.events_base SELECT ${EVENTS_COLUMN_NAMES} FROM ${selection.database}.events`);
     await engine.exec(`CREATE VIEW ${db}.events AS SELECT uuid, event, distinct_id, person_id, properties, \`person.properties\`,
         toTimeZone(timestamp, 'UTC') AS timestamp, toTimeZone(created_at, 'UTC') AS created_at, elements_chain FROM ${db}.events_base`);
     engine.close();
@@ -155,14 +166,20 @@ async function main(): Promise<void> {
     const found = await discoverFiles(paths, (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
     const selection = await store.select(await store.load(found.files));
     if (!selection.reused) throw new Error('history-report: the selection was not prepared');
-    const events = new SelectionEngine(engine, selection.database, silentLogger);
     const catalog = await loadCatalog(DEFAULT_CATALOG);
     const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
     const week = parseWeek(weekLabel, 'UTC', new Date());
     const seconds: number[] = [];
     for (let i = 0; i < reps; i++) {
+      // Each run starts from what last Monday's report kept (a fresh copy: this run's own week is
+      // computed every time, never taken from the run before).
+      const dataDir = join(storeDir, 'measured');
+      rmSync(dataDir, { recursive: true, force: true });
+      cpSync(join(storeDir, 'prepared'), dataDir, { recursive: true });
+      const events = selectionEngine(engine, selection.database, { dataDir, logger: silentLogger });
       const [s] = await timed(() => collectWeeklyResults({ engine: events, catalog, eventPrefix: 'connect.', plan, clusterShare: DEFAULT_CLUSTER_SHARE, logger: silentLogger }, week));
       seconds.push(s);
+      out.weeks = events.stats;
     }
     out.seconds = seconds;
     out.events = selection.events;

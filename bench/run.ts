@@ -8,6 +8,7 @@
  *   npm run bench -- --only downloads --log-lines 2000000
  *   npm run bench -- --only report         # the report phases only (10M events; loads them once if needed)
  *   npm run bench -- --only history        # the same report week over 4, 13, 52, 104 weeks of history, and rows read on the PostHog stand-in's table
+ *   npm run bench -- --only history --weeks 4,13,52
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,6 +27,9 @@ const targetEvents = flag('events', 10_000_000);
 const installations = flag('installations', 200_000);
 const reps = flag('reps', 3);
 const logLines = flag('log-lines', 20_000_000);
+const weeksIndex = args.indexOf('--weeks');
+/** History sizes (weeks) for the history bench, e.g. `--weeks 4,13,52`; default 4, 13, 52, 104. */
+const historyWeeks = weeksIndex >= 0 ? args[weeksIndex + 1]!.split(',').map(Number) : undefined;
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
 
@@ -80,7 +84,7 @@ const fmt = (s: number) => `${s.toFixed(2)} s`;
 
 async function main(): Promise<void> {
   if (only === 'history') {
-    await runHistoryBench({ root, reps, out: (t) => process.stdout.write(t), phase: (name, store, events, week, r, weeks) => phase(name, store, events, r, week, weeks) });
+    await runHistoryBench({ root, reps, weeks: historyWeeks, out: (t) => process.stdout.write(t), phase: (name, store, events, week, r, weeks) => phase(name, store, events, r, week, weeks) });
     return;
   }
   if (only !== 'events' && only !== 'report') {

@@ -55,48 +55,59 @@ export async function deriveState(engine: ChdbEngine, database: string, prefix: 
   if (Number(exists?.n) === 1) return table;
   const started = Date.now();
   const building = `${table}_building`;
+  const facts = `${table}_facts`;
   await engine.exec(`DROP TABLE IF EXISTS ${building}`);
+  await engine.exec(`DROP TABLE IF EXISTS ${facts}`);
   await engine.exec(`CREATE TABLE ${building} (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
-  const [total] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${database}.events`);
+  // One pass over the events reads their JSON once: per event only what decides the state (its
+  // installation, time, OS, version, whether it has the prefix), a few bytes instead of its
+  // properties. The passes below read this table, never the properties again.
+  // cityHash64(uuid) names an event (uuids are unique in a selection); a rare collision only adds
+  // another real event to the state, which changes no answer.
+  await engine.exec(
+    `CREATE TABLE ${facts} ENGINE = MergeTree ORDER BY (distinct_id, timestamp) AS
+     SELECT distinct_id, timestamp, cityHash64(uuid) AS h, ${EVENT_OS} AS event_os, ${EVENT_VERSION} AS event_version,
+            CAST(startsWith(event, {prefix:String}) AS UInt8) AS prefixed
+     FROM ${database}.events`,
+    { prefix },
+  );
+  const [total] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${facts}`);
   const passes = Math.max(1, Math.ceil(Number(total?.n ?? 0) / EVENTS_PER_PASS));
+  const hashes = `${table}_hashes`;
+  await engine.exec(`DROP TABLE IF EXISTS ${hashes}`);
+  await engine.exec(`CREATE TABLE ${hashes} (h UInt64) ENGINE = Memory`);
   for (let part = 0; part < passes; part++) {
     // Installations are split by a hash of distinct_id: each pass holds whole installations.
     const mine = `cityHash64(distinct_id) % ${passes} = ${part}`;
-    // cityHash64(uuid) names an event (uuids are unique in a selection); a rare collision only adds
-    // another real event to the state, which changes no answer.
     await engine.exec(
-      `INSERT INTO ${building}
-       SELECT ${EVENTS_COLUMN_NAMES} FROM ${database}.events
-       WHERE ${mine} AND cityHash64(uuid) IN (
-           SELECT h FROM (
-               SELECT h, event_os, event_version,
-                   anyLast(nullIf(event_os, '')) OVER previous AS previous_os,
-                   anyLast(nullIf(event_version, '')) OVER previous AS previous_version
-               FROM (
-                   SELECT distinct_id, timestamp, cityHash64(uuid) AS h, ${EVENT_OS} AS event_os, ${EVENT_VERSION} AS event_version
-                   FROM ${database}.events
-                   WHERE ${mine}
-               )
-               WHERE event_os != '' OR event_version != ''
-               WINDOW previous AS (PARTITION BY distinct_id ORDER BY timestamp, h ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-           )
-           WHERE (event_os != '' AND (previous_os IS NULL OR event_os != previous_os))
-              OR (event_version != '' AND (previous_version IS NULL OR event_version != previous_version))
-           UNION ALL
-           SELECT argMin(cityHash64(uuid), timestamp) FROM ${database}.events
-           WHERE ${mine} AND startsWith(event, {prefix:String})
-           GROUP BY distinct_id
-           UNION ALL
-           SELECT argMin(h, timestamp) FROM (
-               SELECT distinct_id, timestamp, cityHash64(uuid) AS h, ${EVENT_VERSION} AS event_version
-               FROM ${database}.events
-               WHERE ${mine} AND startsWith(event, {prefix:String})
-           )
-           WHERE event_version != ''
-           GROUP BY distinct_id, event_version)`,
-      { prefix },
+      `INSERT INTO ${hashes}
+       SELECT h FROM (
+           SELECT h, event_os, event_version,
+               anyLast(nullIf(event_os, '')) OVER previous AS previous_os,
+               anyLast(nullIf(event_version, '')) OVER previous AS previous_version
+           FROM ${facts}
+           WHERE ${mine} AND (event_os != '' OR event_version != '')
+           WINDOW previous AS (PARTITION BY distinct_id ORDER BY timestamp, h ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+       )
+       WHERE (event_os != '' AND (previous_os IS NULL OR event_os != previous_os))
+          OR (event_version != '' AND (previous_version IS NULL OR event_version != previous_version))
+       UNION ALL
+       SELECT argMin(h, timestamp) FROM ${facts}
+       WHERE ${mine} AND prefixed
+       GROUP BY distinct_id
+       UNION ALL
+       SELECT argMin(h, timestamp) FROM ${facts}
+       WHERE ${mine} AND prefixed AND event_version != ''
+       GROUP BY distinct_id, event_version`,
     );
   }
+  // The state events themselves, whole, in one more pass.
+  await engine.exec(
+    `INSERT INTO ${building}
+     SELECT ${EVENTS_COLUMN_NAMES} FROM ${database}.events WHERE cityHash64(uuid) IN (SELECT h FROM ${hashes})`,
+  );
+  await engine.exec(`DROP TABLE ${hashes}`);
+  await engine.exec(`DROP TABLE ${facts}`);
   await engine.exec(`RENAME TABLE ${building} TO ${table}`);
   const [kept] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${table}`);
   logger.debug('derived installation state', { events: Number(total?.n ?? 0), stateEvents: Number(kept?.n ?? 0), ms: Date.now() - started });
