@@ -23,6 +23,12 @@ import { toInstant } from '../reports/period.ts';
 import { writeFileAtomic } from '../lib/atomic-write.ts';
 import type { Logger } from '../lib/logger.ts';
 
+/**
+ * Part of every key: raised when something outside a query's text changes what its weeks hold (how
+ * state is derived, how rows are cut), so that weeks kept by an older version are not reused.
+ */
+const KEPT_WEEKS_VERSION = 1;
+
 /** A fingerprint of every event before an instant (ms); undefined when it cannot be told (the week is then not reused). */
 export type EventsFingerprint = (beforeMs: number) => Promise<string | undefined>;
 
@@ -98,7 +104,7 @@ export class WeekReuseEngine implements Engine {
       .filter(([name]) => name !== 'from' && name !== 'to')
       .sort(([a], [b]) => (a < b ? -1 : 1));
     return createHash('sha256')
-      .update(JSON.stringify([request.queryId, request.sql, rest, toInstant(part.from), toInstant(part.to), fingerprint]))
+      .update(JSON.stringify([KEPT_WEEKS_VERSION, request.queryId, request.sql, rest, toInstant(part.from), toInstant(part.to), fingerprint]))
       .digest('hex')
       .slice(0, 32);
   }
