@@ -187,10 +187,13 @@ describe('every query on the embedded engine', () => {
   });
 
   it('growth_weekly: d first seen before the period (Nov 1) is back in W46 (resurrecting), dormant in W47; a, b, e new in W47', async () => {
-    const zero = { new: 0, returning: 0, resurrecting: 0, dormant: 0, retained_w1: 0, retained_w2: 0, retained_w3: 0, retained_w4: 0, retained_w5: 0, retained_w6: 0, retained_w7: 0, retained_w8: 0, new_macos: 0, new_windows: 0, new_linux: 0, new_other: 0, new_unknown: 0 };
+    const zero = { new: 0, returning: 0, resurrecting: 0, dormant: 0, cohort_w1: 0, cohort_w2: 0, cohort_w3: 0, cohort_w4: 0, cohort_w5: 0, cohort_w6: 0, cohort_w7: 0, cohort_w8: 0, new_macos: 0, new_windows: 0, new_linux: 0, new_other: 0, new_unknown: 0 };
     expect(await runQuery(engine, queries.growth_weekly, params)).toEqual([
       { ...zero, week: '1970-01-01', new: 1, active_users: 0, events: 0 },
-      { ...zero, week: '2026-11-09', resurrecting: 1, active_users: 1, events: 1 },
+      // cohort_wK counts on the active week's row: d's first week is that of Sun Nov 1, Mon Oct 26,
+      // and Nov 9 - 14 days = Oct 26, so d is cohort_w2 here (a cohort before the period counts too).
+      // W47's active a, b, e are new there (K = 0), so no cohort_wK on W47's row.
+      { ...zero, week: '2026-11-09', resurrecting: 1, cohort_w2: 1, active_users: 1, events: 1 },
       // a darwin, b win32 from person properties, e no OS; c only sent a $pageview. Active: a (2
       // events), b (1), e (1; its Nov 23 event is after the period), as active_users_weekly counts them.
       { ...zero, week: '2026-11-16', new: 3, dormant: 1, new_macos: 1, new_windows: 1, new_unknown: 1, active_users: 3, events: 4 },

@@ -3,13 +3,13 @@ import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 import { EVENT_OS, osClass } from '../engine/event-fields.ts';
 
-const RETAINED = [1, 2, 3, 4, 5, 6, 7, 8] as const;
+const COHORT_LAGS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 const NEW_OS = ['macos', 'windows', 'linux', 'other', 'unknown'] as const;
 
 export default defineQuery({
   id: 'growth_weekly',
   description:
-    'Growth accounting per ISO week (new, returning, resurrecting, dormant installations), retention of each weekly cohort over the 8 weeks after it, and new installations per OS; first seen over the history since history_from',
+    'Growth accounting per ISO week (new, returning, resurrecting, dormant installations), retention counted on the later week (its active installations per cohort of 1 to 8 weeks before), and new installations per OS; first seen over the history since history_from',
   params: {
     from: param.instant('first week of the period (inclusive), UTC; a Monday 00:00 in the timezone'),
     to: param.instant('end of the period (exclusive), UTC; a Monday 00:00 in the timezone'),
@@ -19,23 +19,27 @@ export default defineQuery({
     user_buckets: param.int('split the installations into this many disjoint buckets (1 = all); see split'),
     user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
-  // "First seen" needs an installation's history, so the query is never cut by time; buckets of
-  // installations keep each installation's weeks together, and every column is a count that adds up.
-  split: { grain: 'installation', keys: ['week'] },
+  // "First seen" needs an installation's history, so a remote engine never cuts the query by time;
+  // buckets of installations keep each installation's weeks together, and every column is a count
+  // that adds up. Every column of a week's row depends only on events before that week's end (first
+  // weeks and OS are as of then; retention sits on the later week's row, cohort_wK), so the embedded
+  // engine may run it one week at a time and keep the closed weeks (weekParts); the 1970-01-01 row
+  // depends on the part's `from` and is taken from the earliest part.
+  split: { grain: 'installation', keys: ['week'], weekParts: { column: 'week' } },
   row: z.object({
     week: z.string(),
     new: count(),
     returning: count(),
     resurrecting: count(),
     dormant: count(),
-    retained_w1: count(),
-    retained_w2: count(),
-    retained_w3: count(),
-    retained_w4: count(),
-    retained_w5: count(),
-    retained_w6: count(),
-    retained_w7: count(),
-    retained_w8: count(),
+    cohort_w1: count(),
+    cohort_w2: count(),
+    cohort_w3: count(),
+    cohort_w4: count(),
+    cohort_w5: count(),
+    cohort_w6: count(),
+    cohort_w7: count(),
+    cohort_w8: count(),
     new_macos: count(),
     new_windows: count(),
     new_linux: count(),
@@ -53,7 +57,10 @@ export default defineQuery({
   //   returning    active this week and the week before
   //   resurrecting active, not the week before, first seen earlier
   //   dormant      active the week before, not this week
-  // retained_wK: of the installations new in this week (the cohort), those active K weeks later.
+  // cohort_wK: the installations active this week whose first active week is K weeks before it. The
+  // retention of week W's cohort in week W+K is thus read from W+K's row: kept on W's own row it would
+  // change for 8 weeks after W ended, and a closed week's row could not be kept (weekParts). Cohorts
+  // before the period count too: a part run for one week has every cohort before it.
   // The row for week 1970-01-01 counts in `new` the installations first seen before the period: if it
   // is 0, the data starts inside the period (its first covered week cannot tell new from resurrecting).
   // Reads: the period and the week before it in full; before that only what decides a first week and
@@ -67,7 +74,7 @@ SELECT
     countIf(act AND prev) AS returning,
     countIf(act AND NOT prev AND NOT cohort) AS resurrecting,
     countIf(prev AND NOT act) AS dormant,
-${RETAINED.map((k) => `    countIf(cohort AND has(weeks, addDays(wk, ${7 * k}))) AS retained_w${k},`).join('\n')}
+${COHORT_LAGS.map((k) => `    countIf(act AND first_week = subtractDays(wk, ${7 * k})) AS cohort_w${k},`).join('\n')}
 ${NEW_OS.map((os) => `    countIf(cohort AND first_os = '${os}') AS new_${os},`).join('\n')}
     countIf(act) AS active_users,
     sumIf(arrayElement(counts, indexOf(weeks, wk)), act) AS events
@@ -76,6 +83,7 @@ FROM (
         wk,
         weeks,
         counts,
+        first_week,
         first_os,
         from_week,
         wk >= from_week AND has(weeks, wk) AS act,

@@ -22,6 +22,8 @@ export const RETENTION_WEEKS = 8;
 export const VERSION_ROWS_LIMIT = 50_000;
 
 const BEFORE = '1970-01-01';
+/** growth_weekly's cohort_wK columns, K = 1..RETENTION_WEEKS. */
+const COHORT_COLUMNS = ['cohort_w1', 'cohort_w2', 'cohort_w3', 'cohort_w4', 'cohort_w5', 'cohort_w6', 'cohort_w7', 'cohort_w8'] as const satisfies ReadonlyArray<keyof GrowthRow>;
 const NEW_OS = ['macos', 'windows', 'linux', 'other', 'unknown'] as const;
 export type NewOs = (typeof NEW_OS)[number];
 
@@ -170,6 +172,8 @@ export function buildGrowth(input: { growthRows: GrowthRow[]; versionRows: Versi
     };
   });
 
+  // growth_weekly counts a cohort's retained installations on the row of the week they are active in
+  // (cohort_wK on week W+K's row), so that a week's row never changes once the week has ended.
   const retention: RetentionRow[] = weeks.map((w) => {
     const r = byWeek.get(w);
     const coverage = coverageOf(w);
@@ -177,8 +181,10 @@ export function buildGrowth(input: { growthRows: GrowthRow[]; versionRows: Versi
     const retained: Array<number | null> = [];
     const shares: Array<number | null> = [];
     for (let k = 1; k <= RETENTION_WEEKS; k++) {
-      const happened = addDays(w, 7 * k) <= reportMonday;
-      const count = r ? (r[`retained_w${k}` as keyof GrowthRow] as number) : 0;
+      const later = addDays(w, 7 * k);
+      const happened = later <= reportMonday;
+      // No row for the later week: nobody was active in it (nor the week before), so none retained.
+      const count = byWeek.get(later)?.[COHORT_COLUMNS[k - 1]!] ?? 0;
       retained.push(size !== null && happened ? count : null);
       shares.push(size !== null && size > 0 && happened ? count / size : null);
     }

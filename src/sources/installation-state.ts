@@ -14,13 +14,14 @@
  * same value, and first events are kept, so every figure of those queries is the same over
  *   (all events from W on) + (state events before W)
  * as over all events, for any W up to a week before the query's `from` (growth reads the week before
- * its period in full). State events are real events (a subset), so no query can tell; the other
- * queries read only [from, to) and see all events there.
+ * its period in full; W is 8 days before, as that week may have 169 hours across a DST change).
+ * State events are real events (a subset), so no query can tell; the other queries read only
+ * [from, to) and see all events there.
  *
  * The state is derived once per selection and prefix (kept in the selection's database, dropped
  * with it) and reused by every report, `query` and backfill week over it. `SelectionEngine` points
  * `events` at a view of exactly that union for a window W = (earliest `from` of the queries in
- * flight) minus 7 days; nothing is recomputed per report.
+ * flight) minus 8 days; nothing is recomputed per report.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -34,8 +35,13 @@ import { EVENTS_COLUMNS, EVENTS_COLUMN_NAMES } from './event-store.ts';
 
 /** Events per derivation pass: the change-point pass sorts each installation's carrying events in memory. */
 const EVENTS_PER_PASS = 2_000_000;
-/** The query reads the week before its `from` in full (growth_weekly's "active the week before"). */
-const LOOK_BACK_MS = 7 * 86_400_000;
+/**
+ * The query reads the week before its `from` in full (growth_weekly's "active the week before").
+ * That week starts on Monday 00:00 in the query's timezone, up to a DST shift more than 7 x 24 h
+ * before `from` (after a fall-back it has 169 hours): a day more covers every zone's shift, and a
+ * window earlier than needed changes no answer (state events stand for what lies before it).
+ */
+const LOOK_BACK_MS = 8 * 86_400_000;
 
 /** The table of state events for one prefix, in the selection's database. */
 export function stateTable(database: string, prefix: string): string {
