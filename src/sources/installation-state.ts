@@ -133,6 +133,8 @@ export class SelectionEngine implements Engine {
   /** The prefix whose state events the view holds. */
   private prefix: string | undefined;
   private inFlight = 0;
+  /** Resolved when no query is in flight. */
+  private readonly idleWaiters: Array<() => void> = [];
   /** The selection's earliest event (ms): a window before it needs no state (nothing lies before it). */
   private earliest: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -148,16 +150,43 @@ export class SelectionEngine implements Engine {
 
   async execute(request: ExecuteRequest): Promise<EngineResult> {
     const need = neededWindow(request.values);
+    const prefix = typeof request.values.prefix === 'string' ? request.values.prefix : undefined;
+    // A look-back (history_from) reads whatever the view holds before its `from`: over a view widened
+    // for another query's earlier weeks it would read those weeks too (a one-week run of growth_weekly
+    // reading the twelve of tracking_plan). It runs over its own window: it waits until the queries in
+    // flight over another window are done. A query bounded by its own range is served by any window
+    // up to its need, and runs alongside.
+    const exact = 'history_from' in request.values;
     await this.serially(async () => {
-      await this.widen(need, typeof request.values.prefix === 'string' ? request.values.prefix : undefined);
+      if (this.inFlight > 0 && !(await this.serves(need, prefix, exact))) await this.idle();
+      await this.widen(need, prefix);
       this.inFlight++;
     });
     try {
       return await this.engine.execute(request);
     } finally {
       this.inFlight--;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
+
+  /** Whether the view as it is serves a query needing `need` (see execute). */
+  private async serves(need: number | null, prefix: string | undefined, exact: boolean): Promise<boolean> {
+    if (this.window === undefined) return false;
+    if (prefix !== undefined && this.window !== null && this.prefix !== prefix) return false;
+    let target = need;
+    if (target !== null) {
+      this.earliest ??= await this.earliestEvent();
+      if (target <= this.earliest) target = null;
+    }
+    if (exact) return target === this.window;
+    return this.window === null || (target !== null && this.window <= target);
+  }
+
+  private idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((wake) => this.idleWaiters.push(wake));
+  }
+
 
   private serially<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
