@@ -20,8 +20,8 @@
  *
  * The state is derived once per selection and prefix (kept in the selection's database, dropped
  * with it) and reused by every report, `query` and backfill week over it. `SelectionEngine` points
- * `events` at a view of exactly that union for a window W = (earliest `from` of the queries in
- * flight) minus 8 days; nothing is recomputed per report.
+ * `events` at a view of exactly that union for a window W = the query's `from` minus 8 days (shared
+ * by queries in flight: see SelectionEngine.execute); nothing is recomputed per report.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
