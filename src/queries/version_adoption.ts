@@ -26,64 +26,65 @@ export default defineQuery({
   // week's end that carries one, since {history_from}). 'first_day': per installation and version,
   // the first day one of its connect.* events carried that version. Rows are per version and week or
   // day, never per installation; the explicit LIMIT lets PostHog answer them in one request (its
-  // default is 100 rows) and the report refuses a result that reaches it. Before the period only the
+  // default is 100 rows) and the report refuses a result that reaches it.
+  // One read of the events (each event's version is extracted from its JSON once, the costliest part):
+  // per installation, week and version the latest carrying instant and the first connect.* one; per
+  // installation and week the version of the latest and the first instant of each version; per
+  // installation its weeks in order with the version carried forward (arrayFill keeps the last
+  // non-empty one) and each version's first instant; then both kinds of rows from those arrays.
+  // Events before the period fall in one bucket, the Monday before it. Before the period only the
   // latest version-carrying event and each version's first carrying connect.* event matter (on the
   // embedded engine, served from the store's derived state).
   sql: `
 SELECT kind, period, version, users
 FROM (
-    SELECT 'week' AS kind, toString(week) AS period, if(version_raw = '', 'unknown', version_raw) AS version, count() AS users
+    SELECT tupleElement(r, 1) AS kind, tupleElement(r, 2) AS period, tupleElement(r, 3) AS version, count() AS users
     FROM (
         SELECT
-            week,
-            active,
-            ifNull(anyLast(version_seen) OVER (PARTITION BY distinct_id ORDER BY week ASC
-                                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '') AS version_raw
+            arrayJoin(arrayConcat(
+                arrayMap(i -> tuple('week', toString(tupleElement(weeks[i], 1)), if(carried[i] = '', 'unknown', carried[i])),
+                         arrayFilter(i -> tupleElement(weeks[i], 2) = 1, arrayEnumerate(weeks))),
+                arrayMap(f -> tuple('first_day', if(tupleElement(f, 2) < toDateTime64({from}, 6, 'UTC'), '1970-01-01', toString(tupleElement(f, 3))), tupleElement(f, 1)),
+                         arrayFilter((f, i) -> i = 1 OR tupleElement(firsts[i - 1], 1) != tupleElement(f, 1), firsts, arrayEnumerate(firsts))))) AS r
         FROM (
             SELECT
-                distinct_id,
-                if(timestamp < toDateTime64({from}, 6, 'UTC'),
-                   subtractDays(toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})), 7),
-                   toMonday(toDate(toTimeZone(timestamp, {timezone})))) AS week,
-                countIf(startsWith(event, {prefix}) AND timestamp >= toDateTime64({from}, 6, 'UTC')) > 0 AS active,
-                nullIf(argMaxIf(event_version, timestamp, event_version != ''), '') AS version_seen
+                arraySort(w -> tupleElement(w, 1), groupArray(tuple(week, active, version_seen))) AS weeks,
+                arrayFill(v -> v != '', arrayMap(w -> tupleElement(w, 3), weeks)) AS carried,
+                arraySort(arrayFlatten(groupArray(week_firsts))) AS firsts
             FROM (
-                SELECT distinct_id, event, timestamp, ${EVENT_VERSION} AS event_version
-                FROM events
-                WHERE timestamp >= toDateTime64({history_from}, 6, 'UTC')
-                    AND timestamp < toDateTime64({to}, 6, 'UTC')
-                    AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
-                    AND distinct_id IN (
-                        SELECT distinct_id FROM events
-                        WHERE startsWith(event, {prefix})
-                            AND timestamp >= toDateTime64({from}, 6, 'UTC')
-                            AND timestamp < toDateTime64({to}, 6, 'UTC'))
+                SELECT
+                    distinct_id,
+                    week,
+                    max(week_active) AS active,
+                    argMaxIf(event_version, last_at, event_version != '') AS version_seen,
+                    groupArrayIf(tuple(event_version, first_at, first_day), event_version != '' AND prefixed) AS week_firsts
+                FROM (
+                    SELECT
+                        distinct_id,
+                        if(timestamp < toDateTime64({from}, 6, 'UTC'),
+                           subtractDays(toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})), 7),
+                           toMonday(toDate(toTimeZone(timestamp, {timezone})))) AS week,
+                        event_version,
+                        if(countIf(startsWith(event, {prefix}) AND timestamp >= toDateTime64({from}, 6, 'UTC')) > 0, 1, 0) AS week_active,
+                        max(timestamp) AS last_at,
+                        countIf(startsWith(event, {prefix})) > 0 AS prefixed,
+                        minIf(timestamp, startsWith(event, {prefix})) AS first_at,
+                        minIf(toDate(toTimeZone(timestamp, {timezone})), startsWith(event, {prefix})) AS first_day
+                    FROM (
+                        SELECT distinct_id, event, timestamp, ${EVENT_VERSION} AS event_version
+                        FROM events
+                        WHERE timestamp >= toDateTime64({history_from}, 6, 'UTC')
+                            AND timestamp < toDateTime64({to}, 6, 'UTC')
+                            AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
+                    )
+                    GROUP BY distinct_id, week, event_version
+                )
+                GROUP BY distinct_id, week
             )
-            GROUP BY distinct_id, week
+            GROUP BY distinct_id
         )
     )
-    WHERE active
-    GROUP BY week, version
-    UNION ALL
-    SELECT 'first_day' AS kind, if(before, '1970-01-01', toString(first_day)) AS period, version, count() AS users
-    FROM (
-        SELECT
-            distinct_id,
-            event_version AS version,
-            min(timestamp) < toDateTime64({from}, 6, 'UTC') AS before,
-            min(toDate(toTimeZone(timestamp, {timezone}))) AS first_day
-        FROM (
-            SELECT distinct_id, timestamp, ${EVENT_VERSION} AS event_version
-            FROM events
-            WHERE startsWith(event, {prefix})
-                AND timestamp >= toDateTime64({history_from}, 6, 'UTC')
-                AND timestamp < toDateTime64({to}, 6, 'UTC')
-                AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
-        )
-        WHERE event_version != ''
-        GROUP BY distinct_id, version
-    )
-    GROUP BY period, version
+    GROUP BY kind, period, version
 )
 ORDER BY kind, period, version
 LIMIT 50000`,
