@@ -24,7 +24,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function runHistoryBench(opts: { root: string; reps: number; out: (text: string) => void; phase: Phase; weeks?: number[] }): Promise<void> {
   const { out, phase, reps } = opts;
   const data = await ensureHistoryData(opts.root, out);
-  const store = join(opts.root, 'work', 'history');
+  // One store per history length: a data folder keeps its three latest selections, and each length
+  // is a selection of its own (with its derived state), so four in one folder would make each run
+  // select and derive again.
+  const storeFor = (weeks: number) => join(opts.root, 'work', `history-${weeks}w`);
   // Ratio to 13 weeks too: the report shows 12 weeks (and reads the week before), so below 13 weeks of
   // history it reads less than it shows; from 13 weeks on, what it reads no longer grows.
   const rows: string[][] = [
@@ -35,6 +38,7 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
   let base: number | undefined;
   const rowsAt: Record<number, number> = {};
   for (const weeks of opts.weeks ?? [4, 13, 52, 104]) {
+    const store = storeFor(weeks);
     const prep = phase('history-prepare', store, data, HISTORY_WEEK, 1, weeks);
     const rep = phase('history-report', store, data, HISTORY_WEEK, reps, weeks);
     const t = median(rep.seconds);
