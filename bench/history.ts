@@ -15,6 +15,7 @@ interface Result {
   events?: number;
   rowsRead?: Record<string, number>;
   weeks?: { reused: number; computed: number };
+  cpu?: number[];
 }
 
 type Phase = (name: string, store: string, events: string, week: string, reps: number, weeks: number) => Result;
@@ -31,18 +32,21 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
   // Ratio to 13 weeks too: the report shows 12 weeks (and reads the week before), so below 13 weeks of
   // history it reads less than it shows; from 13 weeks on, what it reads no longer grows.
   const rows: string[][] = [
-    ['history', 'events', 'report (median)', 'ratio to 4 weeks', 'ratio to 13 weeks', 'peak RSS', 'weeks reused / computed', 'prepared once: load / select / derive state / last week\'s report (nothing reused)'],
+    ['history', 'events', 'report (median)', 'ratio to 4 weeks', 'ratio to 13 weeks', 'CPU s (median)', 'CPU ratio to 4 weeks', 'peak RSS', 'weeks reused / computed', 'prepared once: load / select / derive state / last week\'s report (nothing reused)'],
   ];
   let at13: number | undefined;
   const reads: string[][] = [['history', 'rows read, one weekly report', 'ratio to 52 weeks', 'by query']];
   let base: number | undefined;
+  let cpuBase: number | undefined;
   const rowsAt: Record<number, number> = {};
   for (const weeks of opts.weeks ?? [4, 13, 52, 104]) {
     const store = storeFor(weeks);
     const prep = phase('history-prepare', store, data, HISTORY_WEEK, 1, weeks);
     const rep = phase('history-report', store, data, HISTORY_WEEK, reps, weeks);
     const t = median(rep.seconds);
+    const c = median(rep.cpu ?? [0]);
     base ??= t;
+    cpuBase ??= c;
     if (weeks === 13) at13 = t;
     rows.push([
       `${weeks} weeks`,
@@ -50,6 +54,8 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
       `${t.toFixed(2)} s (${rep.seconds.map((s) => s.toFixed(2)).join(', ')})`,
       (t / base).toFixed(2),
       at13 === undefined ? '' : (t / at13).toFixed(2),
+      `${c.toFixed(2)} s`,
+      (c / cpuBase).toFixed(2),
       `${rep.maxRssMb} MB`,
       rep.weeks ? `${rep.weeks.reused} / ${rep.weeks.computed}` : '',
       prep.seconds.map((s) => `${s.toFixed(1)} s`).join(' / '),
