@@ -38,7 +38,17 @@ export interface SplitSpec {
    * dated before its part's `from` (the "before the period" row, 1970-01-01) is taken from the
    * earliest part only. Queries of grain 'day' or 'week' can always be cut so and need not say it.
    */
-  readonly weekParts?: { readonly column: string };
+  readonly weekParts?: {
+    readonly column: string;
+    /**
+     * How the rows dated before a week follow from those before the week ahead of it: its rows
+     * matching `when` (column values), re-dated before the period, their `sum` columns added into
+     * the earlier row of the same other keys. Holds for counts of "firsts" (installations first seen,
+     * first days of a version): what was first before week X+1 was first before X or in X. Lets a
+     * report reuse its first week without computing it again for its earlier rows.
+     */
+    readonly fold?: { readonly sum: readonly string[]; readonly when?: Readonly<Record<string, string>> };
+  };
 }
 
 export type RowOf<Q> = Q extends QueryDefinition<ParamSpecs, infer R> ? z.infer<R> : never;

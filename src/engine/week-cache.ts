@@ -29,6 +29,9 @@ import type { Logger } from '../lib/logger.ts';
  */
 const KEPT_WEEKS_VERSION = 1;
 
+/** How the queries date the rows before their period. */
+const BEFORE_DATE = '1970-01-01';
+
 /** A fingerprint of every event before an instant (ms); undefined when it cannot be told (the week is then not reused). */
 export type EventsFingerprint = (beforeMs: number) => Promise<string | undefined>;
 
@@ -68,8 +71,13 @@ export class WeekReuseEngine implements Engine {
     const keys = await Promise.all(parts.map((p) => this.keyOf(request, p)));
     const kept = await Promise.all(keys.map((k) => (k === undefined ? undefined : this.read(request.queryId, k))));
     // A query with look-backs (weekParts) may have rows dated before the period: they come with the
-    // first week only when that week began a run. Day and week grains never have such rows.
-    if (request.split?.weekParts && kept[0] && kept[0].before === null) kept[0] = undefined;
+    // first week only when that week began a run, or are carried on from the week before (fold).
+    // Day and week grains never have such rows.
+    const weekSpec = request.split?.weekParts;
+    if (weekSpec && kept[0] && kept[0].before === null) {
+      const before = weekSpec.fold ? await this.carriedBefore(request, parts[0]!, weekSpec) : undefined;
+      kept[0] = before ? { ...kept[0], before } : undefined;
+    }
     const weeks: Array<KeptWeek | undefined> = [...kept];
     for (let i = 0; i < parts.length; ) {
       if (weeks[i]) {
@@ -95,6 +103,20 @@ export class WeekReuseEngine implements Engine {
     this.stats.reused += reused;
     this.options.logger.debug(`${request.queryId}: ${reused} of ${parts.length} weeks reused`, {});
     return combine(weeks as KeptWeek[], request.split!.keys);
+  }
+
+  /**
+   * The rows dated before `part`, from the week before it when that one is kept with its own earlier
+   * rows (last Monday's report began its run there): folded forward by the query's rule (weekParts.fold).
+   */
+  private async carriedBefore(request: ExecuteRequest, part: Part, spec: NonNullable<SplitSpec['weekParts']>): Promise<unknown[][] | undefined> {
+    const zone = String(request.values.timezone ?? 'UTC');
+    const start = part.from.setZone(zone).minus({ weeks: 1 });
+    const previous: Part = { from: start.toUTC(), to: part.from, fromDate: start.toISODate()!, toDate: part.fromDate };
+    const key = await this.keyOf(request, previous);
+    const kept = key === undefined ? undefined : await this.read(request.queryId, key);
+    if (!kept || kept.before === null) return undefined;
+    return foldBefore(kept, spec, request.split!.keys);
   }
 
   private async keyOf(request: ExecuteRequest, part: Part): Promise<string | undefined> {
@@ -152,6 +174,41 @@ export function weekParts(values: Record<string, unknown>): Part[] | undefined {
     start = end;
   }
   return parts;
+}
+
+/**
+ * The rows dated before the week after `week`: its own earlier rows plus, by the query's fold rule,
+ * its rows matching `when` with the `sum` columns added into the earlier row of the same other keys
+ * (made, dated like the earlier rows and zero elsewhere, when there is none).
+ */
+export function foldBefore(week: KeptWeek, spec: NonNullable<SplitSpec['weekParts']>, keys: readonly string[]): unknown[][] {
+  const fold = spec.fold!;
+  const columns = week.columns;
+  const at = (c: string) => {
+    const i = columns.indexOf(c);
+    if (i < 0) throw new Error(`week reuse: fold column ${c} is not in ${columns.join(', ')}`);
+    return i;
+  };
+  const dateAt = at(spec.column);
+  const keyAt = keys.map(at).filter((i) => i !== dateAt);
+  const sums = fold.sum.map(at);
+  const when = Object.entries(fold.when ?? {}).map(([c, v]) => [at(c), v] as const);
+  const keyOf = (row: unknown[]) => JSON.stringify(keyAt.map((i) => row[i]));
+  const before = new Map<string, unknown[]>();
+  for (const row of week.before ?? []) before.set(keyOf(row), [...row]);
+  for (const row of week.rows) {
+    if (!when.every(([i, v]) => row[i] === v)) continue;
+    const k = keyOf(row);
+    let into = before.get(k);
+    if (!into) {
+      // Keyed as the row, dated before the period, every other column 0 before adding.
+      into = columns.map((_, i) => (i === dateAt ? BEFORE_DATE : keyAt.includes(i) ? row[i] : 0));
+      before.set(k, into);
+    }
+    for (const i of sums) into[i] = Number(into[i]) + Number(row[i]);
+  }
+  // A query returns no row for a count of 0 (a week with no new installation adds none).
+  return [...before.values()].filter((row) => sums.some((i) => Number(row[i]) !== 0));
 }
 
 /** A run's rows by the week they are dated in; rows dated before the run go with its first week. */

@@ -25,7 +25,8 @@ export default defineQuery({
   // weeks and OS are as of then; retention sits on the later week's row, cohort_wK), so the embedded
   // engine may run it one week at a time and keep the closed weeks (weekParts); the 1970-01-01 row
   // depends on the part's `from` and is taken from the earliest part.
-  split: { grain: 'installation', keys: ['week'], weekParts: { column: 'week' } },
+  // Installations first seen before week X+1 are those first seen before X plus X's new ones (fold).
+  split: { grain: 'installation', keys: ['week'], weekParts: { column: 'week', fold: { sum: ['new'] } } },
   row: z.object({
     week: z.string(),
     new: count(),

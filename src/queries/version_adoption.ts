@@ -20,7 +20,12 @@ export default defineQuery({
   // buckets. Yet every row depends only on events before the end of the week it is dated in (a week's
   // latest version, a day's first carriers), so the embedded engine can run it a week at a time and
   // reuse closed weeks (weekParts; the days-before row comes from the earliest week).
-  split: { grain: 'installation', keys: ['kind', 'period', 'version'], weekParts: { column: 'period' } },
+  // Versions first carried before week X+1 are those before X plus X's first days (fold).
+  split: {
+    grain: 'installation',
+    keys: ['kind', 'period', 'version'],
+    weekParts: { column: 'period', fold: { sum: ['users'], when: { kind: 'first_day' } } },
+  },
   row: z.object({ kind: z.enum(['week', 'first_day']), period: z.string(), version: z.string(), users: count() }),
   // 'week': the platform_share rule with the version in place of the OS (latest event before the
   // week's end that carries one, since {history_from}). 'first_day': per installation and version,
