@@ -68,6 +68,8 @@ interface PhaseResult {
   heapUsedMb?: number;
   check?: string[];
   rowsRead?: Record<string, number>;
+  /** CPU seconds (every thread) per run, report phases. */
+  cpu?: number[];
 }
 
 function phase(name: string, store: string, events: string, repsForPhase = 1, week = WEEK, weeks = 0): PhaseResult {
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
   const repOurs = phase('report-ours', join(work, 'ours'), events, reps);
   const repCore = phase('report-core', join(work, 'ours'), events, reps);
 
+  const cpuOf = (r: PhaseResult) => (r.cpu?.length ? median(r.cpu) : undefined);
   const agree = JSON.stringify(repBase.check) === JSON.stringify(repOurs.check) && JSON.stringify(repBase.check) === JSON.stringify(repCore.check);
   const rows: Array<[string, string, string, string, string, string]> = [
     ['measurement', 'connect-metrics', 'baseline', 'ratio', 'peak RSS ours', 'peak RSS baseline'],
@@ -144,7 +147,9 @@ async function main(): Promise<void> {
       `  the whole report also computes the 12-week look-backs, lifecycle, retention and versions, which the baseline does not\n` +
       `report results agree with the baseline: ${agree ? 'yes' : 'NO'}\n` +
       `Node heap after loading: ${loadOurs?.heapUsedMb ?? '(not loaded in this run)'} MB (the engine streams the files; Node holds none of them)\n` +
-      `all runs of each: whole ${repOurs.seconds.map(fmt).join(', ')}; core ${repCore.seconds.map(fmt).join(', ')}; baseline ${repBase.seconds.map(fmt).join(', ')}\n`,
+      `all runs of each: whole ${repOurs.seconds.map(fmt).join(', ')}; core ${repCore.seconds.map(fmt).join(', ')}; baseline ${repBase.seconds.map(fmt).join(', ')}\n` +
+      `CPU seconds, every thread (median; less affected by neighbours on a shared machine): whole ${cpuOf(repOurs)?.toFixed(2)} s, core ${cpuOf(repCore)?.toFixed(2)} s, baseline ${cpuOf(repBase)?.toFixed(2)} s; ` +
+      `whole / baseline ${((cpuOf(repOurs) ?? NaN) / (cpuOf(repBase) ?? NaN)).toFixed(2)}, core / baseline ${((cpuOf(repCore) ?? NaN) / (cpuOf(repBase) ?? NaN)).toFixed(2)}\n`,
   );
   if (!agree) process.exitCode = 1;
   if (only === undefined) {
