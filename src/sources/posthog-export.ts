@@ -150,9 +150,11 @@ const WITHOUT_BOM = "if(_row_number = 0 AND startsWith(file_line, '\\xEF\\xBB\\x
  * (pretty-printed JSON, a field holding JSON as a string, null, a brace in an earlier string) takes
  * the exact path: the parser's own extraction, as before. Inside a JSON string a quote is always
  * escaped, so `"name":` cannot be text inside a value (one preceded by a backslash is refused).
- * The checks read only numbers computed per line in the inner SELECT (objectCuts), never the line
- * itself: a check that reads the line inside AND / if() is evaluated on the lines still in play,
- * which copies every line's text for each step (measured as over a tenth of the INSERT's work).
+ * The checks combine the helper columns of objectCuts with least() / greatest() rather than AND /
+ * OR / if(): those evaluate an operand only on the lines still in play, which copies the lines' text
+ * for every step that searches it (the engine inlines the inner SELECT's columns where they are
+ * used); this way each search runs once over all lines. Measured on two daily files: the object
+ * fields' share of the INSERT's SELECT went from 2.0 to 0.9 s of engine CPU.
  * (Forcing short-circuit evaluation of the exact path measured slower than the default.)
  */
 function objectFields(text: string): string {
@@ -160,9 +162,10 @@ function objectFields(text: string): string {
     const at = `at_${name}`;
     const cut = `cut_${name}`;
     // The other field first: no `{` between the line's own and it, none from its end up to `"name":`.
-    const afterOther = `(second_brace >= at_${other} AND ${at} >= ${objectEnd(other)} AND (brace_after_${other} = 0 OR brace_after_${other} >= ${at}))`;
-    const topLevel = `(${at} > 1 AND NOT escaped_${name} AND if(at_${other} > 0 AND at_${other} < ${at}, ${afterOther}, second_brace >= ${at}))`;
-    return `if(${topLevel} AND startsWith(${cut}, '{'), ${cut}, JSONExtract(${text}, '${name}', 'String'))`;
+    const afterOther = `least(second_brace >= at_${other}, ${at} >= ${objectEnd(other)}, brace_after_${other} = 0 OR brace_after_${other} >= ${at})`;
+    const otherFirst = `(at_${other} > 0 AND at_${other} < ${at})`;
+    const topLevel = `least(${at} > 1, NOT escaped_${name}, greatest(least(${otherFirst}, ${afterOther}), least(NOT ${otherFirst}, second_brace >= ${at})), startsWith(${cut}, '{'))`;
+    return `if(${topLevel}, ${cut}, JSONExtract(${text}, '${name}', 'String'))`;
   };
   return `${field('properties', 'person_properties')} AS properties,
     ${field('person_properties', 'properties')} AS person_properties`;
