@@ -362,13 +362,19 @@ export function storeTableSql(name: string): string {
  */
 const NO_MERGES = 'max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1';
 
+/** A file id's position (from 1) in the bound `ids`; 0 for another file's. */
+const FILE_INDEX = (fileId: string) => `transform(${fileId}, {ids:Array(String)}, arrayEnumerate({ids:Array(String)}), 0)`;
+
 /**
  * Marks deleted, in a table of the store's shape, every row a report must not see: rejected
  * records, records of files other than `ids`, and every copy of a uuid after its first in
  * (file id, line) order. Duplicates are found in two steps so that only a uuid hash per record is
  * held in memory, not the records: hashes seen more than once, then the exact uuids among those.
  * The later copies are listed in a table of their own first: a DELETE whose condition reads the
- * table it deletes from did not finish on this engine.
+ * table it deletes from did not finish on this engine. They are listed by the file's position in
+ * `ids` (transform() maps each distinct file id once, not each row) and line: a set of number pairs
+ * is looked up several times faster than one keyed by text (10M events: the DELETE took 5.1 s of CPU
+ * with (file_id, line), 1.6 s with this).
  */
 export async function hideUnusable(engine: SqlExecutor, table: string, ids: string[]): Promise<void> {
   const usable = "reject = '' AND file_id IN {ids:Array(String)}";
@@ -376,7 +382,7 @@ export async function hideUnusable(engine: SqlExecutor, table: string, ids: stri
   await engine.exec(`DROP TABLE IF EXISTS ${later}`);
   await engine.exec(
     `CREATE TABLE ${later} ENGINE = Memory AS
-     SELECT copy.1 AS file_id, copy.2 AS line FROM (
+     SELECT ${FILE_INDEX('copy.1')} AS file_index, copy.2 AS line FROM (
        SELECT arraySlice(arraySort(groupArray((file_id, line))), 2) AS later
        FROM ${table}
        WHERE ${usable} AND cityHash64(uuid) IN (
@@ -387,7 +393,7 @@ export async function hideUnusable(engine: SqlExecutor, table: string, ids: stri
   );
   await engine.exec(
     `DELETE FROM ${table}
-     WHERE reject != '' OR file_id NOT IN {ids:Array(String)} OR (file_id, line) IN (SELECT file_id, line FROM ${later})`,
+     WHERE reject != '' OR file_id NOT IN {ids:Array(String)} OR (${FILE_INDEX('file_id')}, line) IN (SELECT file_index, line FROM ${later})`,
     { ids },
   );
   await engine.exec(`DROP TABLE ${later}`);
