@@ -355,10 +355,11 @@ export function storeTableSql(name: string): string {
 
 /**
  * No part may be merged (no merge is small enough): a load writes a few parts per file (24 for a
- * week of 10M events), each already sorted, and merging them again gained the reports nothing while
- * costing the load a third more CPU (10M events, 2 shared cores: 75 s of CPU without merges, 96-105 s
- * with them, both for the store's parts and for the selection's attached copies; the selection's
- * DELETE also waited on its merges). Merges never cross partitions (loads) anyway.
+ * week of 10M events), each already sorted. Merging them again, in the store and once more in the
+ * selection's attached copies (whose DELETE waited on those merges), cost the load a third more CPU
+ * (10M events, 2 shared cores: 75 s of CPU without merges, 96-105 s with them), and the reports did
+ * not gain from it: the five core queries took 15-16 s over the 24 unmerged parts, 17-18 s over 5
+ * merged ones. Merges never cross partitions (loads) anyway.
  */
 const NO_MERGES = 'max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1';
 
