@@ -70,6 +70,12 @@ const BATCH_FILES = 256;
  * own, so that progress moves file by file and a failure names its file without a second pass.
  */
 const BATCH_BYTES = 64 * 1024 * 1024;
+/**
+ * Settings of a JSON Lines INSERT: two threads sort and write the parts. With one (the default) the
+ * engine sorts and writes a file's last blocks alone after reading it, a third of the load's CPU
+ * (10M events, two shared cores, back to back: 39 s and 75 s with two, 65 s and 84 s with one).
+ */
+const PARALLEL_WRITE = ' SETTINGS max_insert_threads = 2';
 /** Characters that the engine's file() reads as a glob; such paths are loaded one by one, through a link. */
 const GLOB_CHARS = /[*?{}[\],]/;
 
@@ -197,13 +203,13 @@ export class EventStore {
     await this.clearLeftovers(ids);
     if (batch.length === 1) {
       // One file: its id is a parameter, and no mapping from the path is needed.
-      await this.engine.exec(jsonlInsertSql(batch[0]!.path), { file_id: ids[0]!, load_id: loadId });
+      await this.engine.exec(jsonlInsertSql(batch[0]!.path) + PARALLEL_WRITE, { file_id: ids[0]!, load_id: loadId });
       return;
     }
     const dir = commonDir(batch.map((f) => f.path));
     const rel = batch.map((f) => f.path.slice(dir.length + 1));
     const source = `${dir}/{${rel.join(',')}}`;
-    await this.engine.exec(jsonlInsertSql(source, MANY_FILES_ID), { paths: batch.map((f) => f.path), ids, load_id: loadId });
+    await this.engine.exec(jsonlInsertSql(source, MANY_FILES_ID) + PARALLEL_WRITE, { paths: batch.map((f) => f.path), ids, load_id: loadId });
     const [unmapped] = await this.engine.objects<{ n: number }>("SELECT count() AS n FROM store.raw_events WHERE load_id = {load_id:String} AND file_id = ''", {
       load_id: loadId,
     });
@@ -220,7 +226,7 @@ export class EventStore {
     await this.clearLeftovers([id]);
     await withPlainPath(file.path, async (path) => {
       try {
-        const sql = format === 'jsonl' ? jsonlInsertSql(path) : parquetInsertSql(path, await this.parquetColumns(path));
+        const sql = format === 'jsonl' ? jsonlInsertSql(path) + PARALLEL_WRITE : parquetInsertSql(path, await this.parquetColumns(path));
         await this.engine.exec(sql, { file_id: id, load_id: loadId });
       } catch (error) {
         await this.deleteRows([id]).catch(() => {});
