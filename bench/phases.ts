@@ -1,7 +1,8 @@
 /**
  * One benchmark measurement, run in its own process by bench/run.ts so that its peak memory
  * (maxRSS: Node and the embedded engine together, chdb runs in-process) belongs to it alone.
- * Prints one JSON line: { phase, seconds[], maxRssMb, check? }.
+ * Prints one JSON line: { phase, seconds[], cpuSeconds? (load phases: CPU of every thread, which on
+ * a shared machine depends much less on the neighbours than seconds do), maxRssMb, check? }.
  */
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,9 +38,15 @@ function maxRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
+/** CPU seconds of this process so far (every thread: the embedded engine's included). */
+let cpuSeconds = 0;
+
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t = process.hrtime.bigint();
+  const c = process.cpuUsage();
   const v = await fn();
+  const used = process.cpuUsage(c);
+  cpuSeconds = (used.user + used.system) / 1e6;
   return [Number(process.hrtime.bigint() - t) / 1e9, v];
 }
 
@@ -60,6 +67,7 @@ async function main(): Promise<void> {
         SETTINGS input_format_allow_errors_ratio = 1, input_format_json_read_objects_as_strings = 1`),
     );
     out.seconds = [s];
+    out.cpuSeconds = cpuSeconds;
     // What the plain ingest kept: JSONEachRow skips a bad line together with the lines after it up
     // to where its braces balance, so it keeps fewer records than the files hold.
     out.events = Number((await engine.objects<{ n: number }>('SELECT count() AS n FROM t'))[0]?.n ?? 0);
@@ -74,6 +82,7 @@ async function main(): Promise<void> {
       return store.select(await store.load(found.files));
     });
     out.seconds = [s];
+    out.cpuSeconds = cpuSeconds;
     out.events = sel.events;
     out.duplicates = sel.duplicates;
     out.heapUsedMb = Math.round(process.memoryUsage().heapUsed / 1048576);

@@ -62,6 +62,8 @@ async function ensureData(): Promise<string> {
 interface PhaseResult {
   phase: string;
   seconds: number[];
+  /** Load phases: CPU seconds of every thread (the wall time on a shared machine is mostly the neighbours'). */
+  cpuSeconds?: number;
   maxRssMb: number;
   events?: number;
   duplicates?: number;
@@ -120,6 +122,18 @@ async function main(): Promise<void> {
             `${loadOurs.maxRssMb} MB`,
             `${loadBase.maxRssMb} MB`,
           ] as [string, string, string, string, string, string],
+          ...(loadOurs.cpuSeconds !== undefined && loadBase.cpuSeconds !== undefined
+            ? [
+                [
+                  '  the same load, CPU seconds (all threads)',
+                  fmt(loadOurs.cpuSeconds),
+                  fmt(loadBase.cpuSeconds),
+                  (loadOurs.cpuSeconds / loadBase.cpuSeconds).toFixed(2),
+                  '',
+                  '',
+                ] as [string, string, string, string, string, string],
+              ]
+            : []),
         ]
       : []),
     [

@@ -177,6 +177,29 @@ describe('event store', () => {
     expect(sel.duplicates).toBe(2);
   });
 
+  it('never merges parts, in the store or in a selection (a load pays for writing them once)', async () => {
+    const f = await writeExport(join(dir, 'nomerge', 'a.jsonl'), [{ event: 'connect.a', distinct_id: 'm', timestamp: '2026-11-16T10:00:00Z' }]);
+    const sel = await store.select(await store.load((await discover([f])).files));
+    const tables = await engine.objects<{ database: string; engine_full: string }>(
+      "SELECT database, engine_full FROM system.tables WHERE (database = 'store' AND name = 'raw_events') OR (database = {db:String} AND name = 'events') ORDER BY database",
+      { db: sel.database },
+    );
+    expect(tables.map((t) => t.database)).toEqual([sel.database, 'store']);
+    for (const t of tables) {
+      expect(t.engine_full).toContain('max_bytes_to_merge_at_max_space_in_pool = 1');
+      expect(t.engine_full).toContain('max_bytes_to_merge_at_min_space_in_pool = 1');
+    }
+  });
+
+  it('stops merging the parts of a store made before it stopped', async () => {
+    const settings = async () => (await engine.objects<{ e: string }>("SELECT engine_full AS e FROM system.tables WHERE database = 'store' AND name = 'raw_events'"))[0]!.e;
+    // The table as the previous version made it: without the settings.
+    await engine.exec('ALTER TABLE store.raw_events RESET SETTING max_bytes_to_merge_at_max_space_in_pool, max_bytes_to_merge_at_min_space_in_pool');
+    expect(await settings()).not.toContain('max_bytes_to_merge');
+    await new EventStore(engine, dataDir(), memoryLogger()).init();
+    expect(await settings()).toContain('max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1');
+  });
+
   it('tells what to type when a path is missing or has no event files, and lists skipped files', async () => {
     await expect(discover([join(dir, 'nope')])).rejects.toBeInstanceOf(UsageError);
     await expect(discover([join(dir, 'nope')])).rejects.toThrow(/--events .*nope: no such file or folder/);

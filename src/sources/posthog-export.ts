@@ -93,24 +93,27 @@ export function sqlString(value: string): string {
  * A timestamp as text: ISO 8601 (no zone means UTC), or epoch seconds / milliseconds (a number
  * too large to be seconds is milliseconds). NULL when it is none of these.
  */
-function textTimestamp(text: string, groups: string = timeOfDayGroups(text)): string {
+function textTimestamp(text: string): string {
   return `if(match(${text}, '^[0-9]+(\\.[0-9]+)?$'),
         if(toFloat64(${text}) > 100000000000, toDateTime64(toFloat64(${text}) / 1000, 6, 'UTC'), toDateTime64(toFloat64(${text}), 6, 'UTC')),
-        if(${validTimeOfDay(groups)}, parseDateTime64BestEffortOrNull(${text}, 6, 'UTC'), NULL))`;
+        if(${validTimeOfDay(text)}, parseDateTime64BestEffortOrNull(${text}, 6, 'UTC'), NULL))`;
 }
 
-/** The hour, minute and second of an ISO timestamp's text (empty when it has none). */
-function timeOfDayGroups(text: string): string {
-  return `extractGroups(${text}, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?')`;
-}
+/** A date and a time of day that is plainly valid (hour 00-23, minute and second 00-59). */
+const PLAIN_TIME_OF_DAY = '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]';
 
 /**
  * The engine's best-effort parser rolls an out-of-range time over (`T25:00` becomes 01:00 the next
  * day); such a timestamp is not a time at all, so it is rejected. `24:00:00` (end of day) is allowed.
- * `groups` is timeOfDayGroups of the text (computed once per line by the JSON Lines INSERT).
+ * Nearly every timestamp passes the one match() of PLAIN_TIME_OF_DAY; only the others have their
+ * hour, minute and second taken apart (extractGroups allocates arrays: it measured as a tenth of
+ * the JSON Lines INSERT's work when run on every line). OR evaluates its second operand only for
+ * the lines whose first is false.
  */
-function validTimeOfDay(groups: string): string {
-  return `(empty(${groups})
+function validTimeOfDay(text: string): string {
+  const groups = `extractGroups(${text}, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?')`;
+  return `(match(${text}, '${PLAIN_TIME_OF_DAY}')
+        OR empty(${groups})
         OR (toUInt8OrZero(${groups}[1]) < 24 AND toUInt8OrZero(${groups}[2]) < 60 AND toUInt8OrZero(${groups}[3]) < 61)
         OR (${groups}[1] = '24' AND ${groups}[2] = '00' AND toUInt8OrZero(${groups}[3]) = 0))`;
 }
@@ -147,31 +150,44 @@ const WITHOUT_BOM = "if(_row_number = 0 AND startsWith(file_line, '\\xEF\\xBB\\x
  * (pretty-printed JSON, a field holding JSON as a string, null, a brace in an earlier string) takes
  * the exact path: the parser's own extraction, as before. Inside a JSON string a quote is always
  * escaped, so `"name":` cannot be text inside a value (one preceded by a backslash is refused).
+ * The checks combine the helper columns of objectCuts with least() / greatest() rather than AND /
+ * OR / if(): those evaluate an operand only on the lines still in play, which copies the lines' text
+ * for every step that searches it (the engine inlines the inner SELECT's columns where they are
+ * used); this way each search runs once over all lines. Measured on two daily files: the object
+ * fields' share of the INSERT's SELECT went from 2.0 to 0.9 s of engine CPU.
  * (Forcing short-circuit evaluation of the exact path measured slower than the default.)
  */
 function objectFields(text: string): string {
   const field = (name: string, other: string) => {
     const at = `at_${name}`;
     const cut = `cut_${name}`;
-    const end = (n: string) => `(at_${n} + ${n.length + 3} + length(cut_${n}))`;
-    // No `{` from `from` up to `"name":` (position() searches without copying the text).
-    const noBraceBetween = (from: string) => `(position(${text}, '{', ${from}) = 0 OR position(${text}, '{', ${from}) >= ${at})`;
-    const noBraceBefore = (n: string) => `(position(${text}, '{', position(${text}, '{') + 1) >= at_${n})`;
-    // A backslash before the quote would make it part of a longer key's name (`"x\\"name":`).
-    const topLevel = `(${at} > 1 AND substring(${text}, ${at} - 1, 1) != '\\\\' AND (
-        if(at_${other} > 0 AND at_${other} < ${at},
-           ${noBraceBefore(other)} AND ${at} >= ${end(other)} AND ${noBraceBetween(end(other))},
-           ${noBraceBefore(name)})))`;
-    return `if(${topLevel} AND startsWith(${cut}, '{'), ${cut}, JSONExtract(${text}, '${name}', 'String'))`;
+    // The other field first: no `{` between the line's own and it, none from its end up to `"name":`.
+    const afterOther = `least(second_brace >= at_${other}, ${at} >= ${objectEnd(other)}, brace_after_${other} = 0 OR brace_after_${other} >= ${at})`;
+    const otherFirst = `(at_${other} > 0 AND at_${other} < ${at})`;
+    const topLevel = `least(${at} > 1, NOT escaped_${name}, greatest(least(${otherFirst}, ${afterOther}), least(NOT ${otherFirst}, second_brace >= ${at})), startsWith(${cut}, '{'))`;
+    return `if(${topLevel}, ${cut}, JSONExtract(${text}, '${name}', 'String'))`;
   };
   return `${field('properties', 'person_properties')} AS properties,
     ${field('person_properties', 'properties')} AS person_properties`;
 }
 
-/** Helper columns of objectFields, computed once per line in the inner SELECT. */
+/** Where the text cut out for `name` ends in the line (just after it). */
+const objectEnd = (name: string) => `(at_${name} + ${name.length + 3} + length(cut_${name}))`;
+
+/**
+ * Helper columns of objectFields, computed once per line in the inner SELECT: where `"name":` first
+ * occurs and the text after it, whether a backslash precedes it (then it ends a longer key's name,
+ * `"x\\"name":`), the first `{` after the cut, and the line's second `{`. position() searches
+ * without copying the text.
+ */
 function objectCuts(text: string): string {
   return ['properties', 'person_properties']
-    .map((n) => `position(${text}, '"${n}":') AS at_${n}, trimBoth(simpleJSONExtractRaw(${text}, '${n}')) AS cut_${n}`)
+    .map(
+      (n) =>
+        `position(${text}, '"${n}":') AS at_${n}, trimBoth(simpleJSONExtractRaw(${text}, '${n}')) AS cut_${n}, ` +
+        `substring(${text}, at_${n} - 1, 1) = '\\\\' AS escaped_${n}, position(${text}, '{', ${objectEnd(n)}) AS brace_after_${n}`,
+    )
+    .concat(`position(${text}, '{', position(${text}, '{') + 1) AS second_brace`)
     .join(', ');
 }
 
@@ -188,22 +204,21 @@ SELECT
     ${LOAD_ID} AS load_id,
     file_id,
     line,
-    ${REJECT_EXPR("NOT startsWith(trimLeft(text), '{') OR (r.distinct_id = '' AND NOT isValidJSON(text))")} AS reject,
+    ${REJECT_EXPR("NOT (startsWith(text, '{') OR startsWith(trimLeft(text), '{')) OR (r.distinct_id = '' AND NOT isValidJSON(text))")} AS reject,
     ${UUID_EXPR('r.uuid', 'text')} AS uuid,
     r.event AS event,
     r.distinct_id AS distinct_id,
     r.person_id AS person_id,
     ${objectFields('text')},
-    ${textTimestamp('r.timestamp', 'tod_timestamp')} AS ts,
+    ${textTimestamp('r.timestamp')} AS ts,
     ifNull(ts, toDateTime64(0, 6, 'UTC')) AS timestamp,
-    ${textTimestamp('r.created_at', 'tod_created_at')} AS created_at,
+    ${textTimestamp('r.created_at')} AS created_at,
     r.elements_chain AS elements_chain,
     if(reject = '', '', substring(text, 1, 300)) AS raw
 FROM (
-    SELECT ${WITHOUT_BOM} AS text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r, ${objectCuts('text')},
-           ${timeOfDayGroups('r.timestamp')} AS tod_timestamp, ${timeOfDayGroups('r.created_at')} AS tod_created_at, ${fileId} AS file_id
+    SELECT ${WITHOUT_BOM} AS text, toUInt64(_row_number + 1) AS line, JSONExtract(text, '${LINE_FIELDS}') AS r, ${objectCuts('text')}, ${fileId} AS file_id
     FROM ${target.reader(source, 'LineAsString', 'file_line String')}
-    WHERE trimBoth(file_line) != ''))`;
+    WHERE startsWith(file_line, '{') OR trimBoth(file_line) != ''))`;
 }
 
 /**
