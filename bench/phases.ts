@@ -50,6 +50,15 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [Number(process.hrtime.bigint() - t) / 1e9, v];
 }
 
+/** The history phases' store (in storeDir) and the files of the last `historyWeeks` weeks. */
+async function openHistory() {
+  const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
+  const store = new EventStore(engine, storeDir, silentLogger);
+  await store.init();
+  const found = await discoverFiles(await lastWeeksFiles(eventsDir, historyWeeks), (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
+  return { engine, store, files: found.files };
+}
+
 async function main(): Promise<void> {
   const out: Record<string, unknown> = { phase };
   if (phase === 'load-baseline') {
@@ -143,12 +152,8 @@ async function main(): Promise<void> {
   } else if (phase === 'history-prepare') {
     // Not measured as the report: load the last N weeks' files, make the selection, derive its state
     // (what the first report over a new selection does once), and a stand-in-shaped copy for rows read.
-    const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
-    const store = new EventStore(engine, storeDir, silentLogger);
-    await store.init();
-    const paths = await lastWeeksFiles(eventsDir, historyWeeks);
-    const found = await discoverFiles(paths, (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
-    const [loadS, loaded] = await timed(() => store.load(found.files));
+    const { engine, store, files } = await openHistory();
+    const [loadS, loaded] = await timed(() => store.load(files));
     const [selectS, selection] = await timed(() => store.select(loaded));
     const [stateS] = await timed(() => deriveState(engine, selection.database, 'connect.', silentLogger));
     // Last Monday's report (the week before), over this selection, with nothing kept yet: it keeps its
@@ -168,26 +173,18 @@ async function main(): Promise<void> {
     const db = `standin_${historyWeeks}w`;
     // Made once per data folder: made again on every run, its merges ran during the measured reports.
     const [made] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name = 'events'`);
-    if (Number(made?.n) === 1) {
-      engine.close();
-      out.maxRssMb = maxRssMb();
-      process.stdout.write(JSON.stringify(out) + '\n');
-      return;
+    if (Number(made?.n) !== 1) {
+      await engine.exec(`DROP DATABASE IF EXISTS ${db}`);
+      await engine.exec(`CREATE DATABASE ${db}`);
+      await engine.exec(`CREATE TABLE ${db}.events_base (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
+      await engine.exec(`INSERT INTO ${db}.events_base SELECT ${EVENTS_COLUMN_NAMES} FROM ${selection.database}.events`);
+      await engine.exec(`CREATE VIEW ${db}.events AS SELECT uuid, event, distinct_id, person_id, properties, \`person.properties\`,
+          toTimeZone(timestamp, 'UTC') AS timestamp, toTimeZone(created_at, 'UTC') AS created_at, elements_chain FROM ${db}.events_base`);
     }
-    await engine.exec(`DROP DATABASE IF EXISTS ${db}`);
-    await engine.exec(`CREATE DATABASE ${db}`);
-    await engine.exec(`CREATE TABLE ${db}.events_base (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
-    await engine.exec(`INSERT INTO ${db}.events_base SELECT ${EVENTS_COLUMN_NAMES} FROM ${selection.database}.events`);
-    await engine.exec(`CREATE VIEW ${db}.events AS SELECT uuid, event, distinct_id, person_id, properties, \`person.properties\`,
-        toTimeZone(timestamp, 'UTC') AS timestamp, toTimeZone(created_at, 'UTC') AS created_at, elements_chain FROM ${db}.events_base`);
     engine.close();
   } else if (phase === 'history-report') {
-    const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
-    const store = new EventStore(engine, storeDir, silentLogger);
-    await store.init();
-    const paths = await lastWeeksFiles(eventsDir, historyWeeks);
-    const found = await discoverFiles(paths, (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
-    const selection = await store.select(await store.load(found.files));
+    const { engine, store, files } = await openHistory();
+    const selection = await store.select(await store.load(files));
     if (!selection.reused) throw new Error('history-report: the selection was not prepared');
     // "Already loaded": the engine's background merges of what preparing wrote are done before timing.
     for (let waited = 0; waited < 600; waited++) {

@@ -14,13 +14,12 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeExport, type TestEvent } from './helpers/fixtures.ts';
 import { mulberry32 } from './helpers/random.ts';
+import { everyEventOf, openStore, selectExports } from './helpers/selection.ts';
 import { ChdbEngine } from '../src/engine/chdb-engine.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import { runQuery } from '../src/engine/run-query.ts';
-import { EventStore, type Selection } from '../src/sources/event-store.ts';
+import type { Selection } from '../src/sources/event-store.ts';
 import { SelectionEngine } from '../src/sources/installation-state.ts';
-import { discoverFiles } from '../src/sources/discover.ts';
-import { EXPORT_KINDS, exportFormatOf } from '../src/sources/posthog-export.ts';
 import { queries } from '../src/queries/index.ts';
 import { standardParams, TREND_WEEKS } from '../src/jobs/weekly-report.ts';
 import { loadCatalog, type Catalog } from '../src/config/catalog.ts';
@@ -92,23 +91,12 @@ beforeAll(async () => {
   await writeExport(join(dir, 'events', 'a.jsonl'), EVENTS);
   catalog = await loadCatalog(DEFAULT_CATALOG);
   engine = ChdbEngine.open(join(dir, 'data', 'clickhouse'));
-  const store = new EventStore(engine, join(dir, 'data'), silentLogger);
-  await store.init();
-  const found = await discoverFiles([join(dir, 'events')], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
-  selection = await store.select(await store.load(found.files));
+  selection = await selectExports(await openStore(engine, join(dir, 'data')), [join(dir, 'events')]);
 }, 120_000);
 afterAll(() => engine?.close());
 
 /** The engine with no window: every event of the selection. */
-function everyEvent(): Engine {
-  return {
-    name: 'embedded',
-    execute: async (request) => {
-      await engine.exec(`USE ${selection.database}`);
-      return engine.execute(request);
-    },
-  };
-}
+const everyEvent = (): Engine => everyEventOf(engine, () => selection);
 
 const paramsFor = (from: DateTime, to: DateTime, timezone: string) =>
   standardParams({ catalog, eventPrefix: 'connect.' }, { from: toInstant(from), to: toInstant(to) }, timezone);

@@ -11,11 +11,10 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeExport, type TestEvent } from './helpers/fixtures.ts';
 import { mulberry32 } from './helpers/random.ts';
+import { everyEventOf, openStore, selectExports } from './helpers/selection.ts';
 import { ChdbEngine } from '../src/engine/chdb-engine.ts';
 import { EventStore, type Selection } from '../src/sources/event-store.ts';
 import { SelectionEngine, stateTable } from '../src/sources/installation-state.ts';
-import { discoverFiles } from '../src/sources/discover.ts';
-import { EXPORT_KINDS, exportFormatOf } from '../src/sources/posthog-export.ts';
 import { collectWeeklyResults } from '../src/jobs/weekly-report.ts';
 import { loadCatalog, type Catalog } from '../src/config/catalog.ts';
 import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
@@ -96,23 +95,13 @@ beforeAll(async () => {
   await writeExport(join(dir, 'events', 'b.jsonl'), history(12));
   catalog = await loadCatalog(DEFAULT_CATALOG);
   engine = ChdbEngine.open(join(dir, 'data', 'clickhouse'));
-  store = new EventStore(engine, join(dir, 'data'), silentLogger);
-  await store.init();
-  const found = await discoverFiles([join(dir, 'events')], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
-  selection = await store.select(await store.load(found.files));
+  store = await openStore(engine, join(dir, 'data'));
+  selection = await selectExports(store, [join(dir, 'events')]);
 }, 120_000);
 afterAll(() => engine?.close());
 
 /** The engine with no window: every event of the selection (the reference). */
-function everyEvent(): Engine {
-  return {
-    name: 'embedded',
-    execute: async (request) => {
-      await engine.exec(`USE ${selection.database}`);
-      return engine.execute(request);
-    },
-  };
-}
+const everyEvent = (): Engine => everyEventOf(engine, () => selection);
 
 const report = async (e: Engine, label: string, timezone: string) =>
   collectWeeklyResults({ engine: e, catalog, eventPrefix: 'connect.', plan: await loadTrackingPlan(DEFAULT_TRACKING_PLAN), clusterShare: DEFAULT_CLUSTER_SHARE, logger: silentLogger }, parseWeek(label, timezone, new Date()));

@@ -11,11 +11,10 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeExport, type TestEvent } from './helpers/fixtures.ts';
 import { mulberry32 } from './helpers/random.ts';
+import { everyEventOf, openStore, selectExports } from './helpers/selection.ts';
 import { ChdbEngine } from '../src/engine/chdb-engine.ts';
 import { EventStore, type Selection } from '../src/sources/event-store.ts';
 import { selectionEngine } from '../src/sources/installation-state.ts';
-import { discoverFiles } from '../src/sources/discover.ts';
-import { EXPORT_KINDS, exportFormatOf } from '../src/sources/posthog-export.ts';
 import { collectWeeklyResults } from '../src/jobs/weekly-report.ts';
 import { loadCatalog, type Catalog } from '../src/config/catalog.ts';
 import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
@@ -62,10 +61,7 @@ let engine: ChdbEngine;
 let store: EventStore;
 let catalog: Catalog;
 
-async function selectFiles(...names: string[]): Promise<Selection> {
-  const found = await discoverFiles(names.map((n) => join(dir, 'events', n)), (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
-  return store.select(await store.load(found.files));
-}
+const selectFiles = (...names: string[]): Promise<Selection> => selectExports(store, names.map((n) => join(dir, 'events', n)));
 
 beforeAll(async () => {
   dir = await tempDir('cm-weeks-');
@@ -77,21 +73,12 @@ beforeAll(async () => {
   ]);
   catalog = await loadCatalog(DEFAULT_CATALOG);
   engine = ChdbEngine.open(join(dir, 'data', 'clickhouse'));
-  store = new EventStore(engine, join(dir, 'data'), silentLogger);
-  await store.init();
+  store = await openStore(engine, join(dir, 'data'));
 }, 120_000);
 afterAll(() => engine?.close());
 
 /** Every event of the selection, no window, no reuse: the reference. */
-function everyEvent(selection: Selection): Engine {
-  return {
-    name: 'embedded',
-    execute: async (request) => {
-      await engine.exec(`USE ${selection.database}`);
-      return engine.execute(request);
-    },
-  };
-}
+const everyEvent = (selection: Selection): Engine => everyEventOf(engine, () => selection);
 
 const report = async (e: Engine, label: string, timezone: string) =>
   collectWeeklyResults(
