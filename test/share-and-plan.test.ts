@@ -324,6 +324,12 @@ describe('the tracking plan file', () => {
     const params = trackingPlanParams(plan);
     // Every parallel array has one entry per position.
     for (const key of ['prop_names', 'prop_types', 'prop_values', 'prop_anonymized', 'prop_required', 'prop_alternates'] as const) expect(params[key]).toHaveLength(params.prop_events.length);
+    // The positions of one event are consecutive (the query reads them as a range), and an alternate is one of them.
+    const runs = params.prop_events.filter((e, j) => j === 0 || params.prop_events[j - 1] !== e);
+    expect(new Set(runs).size).toBe(runs.length);
+    params.prop_alternates.forEach((alt, j) => {
+      if (alt) expect(params.prop_names.some((n, k) => n === alt && params.prop_events[k] === params.prop_events[j]), alt).toBe(true);
+    });
     expect(new RegExp(plan.hashPattern).test(h('Z', 'w'))).toBe(true);
     expect(new RegExp(plan.hashPattern).test(h('Z', 'B'))).toBe(false); // not 32 bytes
     expect(new RegExp(plan.hashPattern).test('alice')).toBe(false);
@@ -338,6 +344,8 @@ describe('the tracking plan file', () => {
     expect(bad({ ...ok, events: [{ event: 'connect.a', properties: [{ name: 'p', type: 'boolean', values: ['x'] }] }] })).toThrow(/allowed values are for string properties/);
     expect(bad({ ...ok, events: [{ event: 'connect.a' }, { event: 'connect.b', aliases: ['connect.a'] }] })).toThrow(/connect.a already belongs to connect.a/);
     expect(bad({ ...ok, hashPattern: '(' })).toThrow(/hashPattern: not a valid regular expression/);
+    // The query keys positions by event TAB name.
+    expect(bad({ ...ok, events: [{ event: 'connect.a', properties: [{ name: 'p\tq', type: 'string' }] }] })).toThrow(/events.0.properties.0.name: a name cannot contain a control character/);
     await writeFile(path, '{');
     const run = await runCli(['report', '--week', '2026-W47', '--events', join(dir, 'events'), '--out', join(dir, 'out-bad'), '--data-dir', join(dir, 'data-bad'), '--config', await config(path)]);
     expect(run.code).not.toBe(0);

@@ -33,9 +33,15 @@ const Regex = z.string().min(1).refine(
   { message: 'not a valid regular expression' },
 );
 
+/**
+ * An event or property name. The tracking_plan query keys each plan position by event TAB name, so
+ * a name may not hold a control character (no real event or property name does).
+ */
+const Name = z.string().min(1).refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'a name cannot contain a control character (tab, newline, ...)');
+
 const DraftSchema = z
   .object({
-    name: z.string().min(1),
+    name: Name,
     type: z.enum(PROPERTY_TYPES).optional(),
     values: Values.optional(),
   })
@@ -43,7 +49,7 @@ const DraftSchema = z
 
 const PropertySchema = z
   .object({
-    name: z.string().min(1),
+    name: Name,
     type: z.enum(PROPERTY_TYPES),
     required: z.boolean().default(false),
     values: Values.optional(),
@@ -57,9 +63,9 @@ const PropertySchema = z
 
 const EventSchema = z
   .object({
-    event: z.string().min(1),
+    event: Name,
     description: z.string().optional(),
-    aliases: z.array(z.string().min(1)).default([]),
+    aliases: z.array(Name).default([]),
     properties: z.array(PropertySchema).default([]),
   })
   .strict();
@@ -69,7 +75,7 @@ const PlanSchema = z
     $comment: z.string().optional(),
     distinctIdPattern: Regex,
     hashPattern: Regex,
-    anonymized: z.array(z.string().min(1)).default([]),
+    anonymized: z.array(Name).default([]),
     events: z.array(EventSchema).min(1),
   })
   .strict()
