@@ -4,17 +4,38 @@
  * (src/sources/installation-state.ts), so both apply the same rule. HogQL that is also ClickHouse SQL.
  */
 
+/**
+ * The first non-empty string among the properties `names` of `json` columns, in order; '' when none.
+ *
+ * Each lookup is guarded by a text search (issue 13: three report queries read the OS or version of
+ * every event, and a JSON parse per name and event was most of their cost): a JSON object has the
+ * key `k` only if its text holds `"k"`, unless a key is written with a \u escape (the only other
+ * way to write the characters of these names), so a JSON text holding neither `"k"` nor `\u` has no
+ * such key and is not parsed for it. The answer is exactly that of the unguarded lookups.
+ */
+function firstOf(lookups: Array<[json: string, name: string]>): string {
+  const has = (json: string, name: string) => `(position(${json}, '"${name}"') > 0 OR position(${json}, '\\\\u') > 0)`;
+  const value = (json: string, name: string) => `JSONExtractString(${json}, '${name}')`;
+  const branches = lookups.slice(0, -1).map(([json, name]) => `${has(json, name)} AND ${value(json, name)} != '', ${value(json, name)}`);
+  const [lastJson, lastName] = lookups.at(-1)!;
+  return `multiIf(${branches.join(',\n        ')},\n        ${has(lastJson, lastName)}, ${value(lastJson, lastName)},\n        '')`;
+}
+
 /** The OS an event carries: event property connect.os, else os, else the same two person properties on the event; '' when none. */
-export const EVENT_OS = `multiIf(JSONExtractString(properties, 'connect.os') != '', JSONExtractString(properties, 'connect.os'),
-        JSONExtractString(properties, 'os') != '', JSONExtractString(properties, 'os'),
-        JSONExtractString(person.properties, 'connect.os') != '', JSONExtractString(person.properties, 'connect.os'),
-        JSONExtractString(person.properties, 'os'))`;
+export const EVENT_OS = firstOf([
+  ['properties', 'connect.os'],
+  ['properties', 'os'],
+  ['person.properties', 'connect.os'],
+  ['person.properties', 'os'],
+]);
 
 /** The Connect version an event carries: connect.app_version, else connect_version (draft name), else the same two person properties; '' when none. */
-export const EVENT_VERSION = `multiIf(JSONExtractString(properties, 'connect.app_version') != '', JSONExtractString(properties, 'connect.app_version'),
-        JSONExtractString(properties, 'connect_version') != '', JSONExtractString(properties, 'connect_version'),
-        JSONExtractString(person.properties, 'connect.app_version') != '', JSONExtractString(person.properties, 'connect.app_version'),
-        JSONExtractString(person.properties, 'connect_version'))`;
+export const EVENT_VERSION = firstOf([
+  ['properties', 'connect.app_version'],
+  ['properties', 'connect_version'],
+  ['person.properties', 'connect.app_version'],
+  ['person.properties', 'connect_version'],
+]);
 
 /** The OS classes of platforms.csv from the value as sent (Connect sends Node's process.platform). */
 export const osClass = (raw: string) => `multiIf(${raw} IN ('darwin', 'macos'), 'macos',
