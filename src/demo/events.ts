@@ -210,6 +210,12 @@ export interface DemoOptions {
   eventsPerActiveDay?: number;
   /** Share of records that are deliberately bad (bad JSON, no distinct_id, unparsable timestamp). Default: a handful per file, 0 disables. */
   badRecords?: boolean;
+  /**
+   * Whether some bad records are truncated lines (bad JSON). Default true. Off, every bad record is
+   * whole JSON (no distinct_id, unparsable timestamp): the load bench's files that a plain
+   * JSONEachRow reader can read to the end (a truncated line makes it skip the lines after it).
+   */
+  truncatedLines?: boolean;
   /** The clusters' own `tp.user.login` events in the same project (cluster-logins.ts). Default off. */
   clusterLogins?: boolean;
   /** A few events that break the tracking plan, of every kind (violations.ts). Default off. */
@@ -224,6 +230,7 @@ export interface Resolved {
   installations: number;
   eventsPerActiveDay: number;
   badRecords: boolean;
+  truncatedLines: boolean;
   clusterLogins: boolean;
   violations: boolean;
 }
@@ -249,6 +256,7 @@ export function resolve(opts: DemoOptions): Resolved {
     installations: opts.installations,
     eventsPerActiveDay: epd,
     badRecords: opts.badRecords ?? true,
+    truncatedLines: opts.truncatedLines ?? true,
     clusterLogins: opts.clusterLogins ?? false,
     violations: opts.violations ?? false,
   };

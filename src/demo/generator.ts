@@ -78,12 +78,16 @@ export function generateDemoEvents(opts: DemoOptions): Iterable<ExportRecord> {
   };
 }
 
-/** Bad lines for one file: at least one of each kind, at random positions. */
-function planBadRecords(rng: Rng, rows: number): { at: number; kind: number }[] {
+/** Bad lines for one file: at least one of each kind, at random positions (kind 0, a truncated line, only when `truncated`). */
+function planBadRecords(rng: Rng, rows: number, truncated: boolean): { at: number; kind: number }[] {
   if (rows === 0) return [];
   const n = 3 + Math.floor(rng() * 4);
   const plan: { at: number; kind: number }[] = [];
-  for (let j = 0; j < n; j++) plan.push({ at: Math.floor(rng() * rows), kind: j < 3 ? j : Math.floor(rng() * 3) });
+  for (let j = 0; j < n; j++) {
+    const at = Math.floor(rng() * rows);
+    const kind = j < 3 ? j : Math.floor(rng() * 3);
+    plan.push({ at, kind: kind === 0 && !truncated ? 1 : kind });
+  }
   plan.sort((x, y) => x.at - y.at || x.kind - y.kind);
   return plan;
 }
@@ -124,7 +128,7 @@ export async function writeDemoExport(
     const { store } = batch;
     // One bad-record stream per day: files are rendered concurrently, so a shared one would not be deterministic.
     const badRng = makeRng(r.seedLo, r.seedHi, STREAM_BAD, batch.dayStart / DAY);
-    const plan = r.badRecords ? planBadRecords(badRng, store.len) : [];
+    const plan = r.badRecords ? planBadRecords(badRng, store.len, r.truncatedLines) : [];
 
     function* chunks(): Generator<Buffer> {
       let out = Buffer.allocUnsafe(CHUNK_BYTES + MAX_LINE_BYTES);
