@@ -6,7 +6,7 @@
  * kept week is computed again.
  */
 import { join } from 'node:path';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeExport, type TestEvent } from './helpers/fixtures.ts';
@@ -145,6 +145,43 @@ describe('closed weeks are reused, and the report stays the report over every ev
     const again = selectionEngine(engine, selection.database, { dataDir: cache, logger: silentLogger });
     expect(await report(again, '2025-W50', 'UTC')).toEqual(await report(everyEvent(selection), '2025-W50', 'UTC'));
     expect(again.stats.reused).toBe(0);
+  }, 120_000);
+});
+
+describe('kept weeks do not pile up', () => {
+  it('a week not used for 8 weeks is removed before the run; one read is kept 8 weeks more', async () => {
+    const selection = await selectFiles('a.jsonl');
+    const cache = join(dir, 'cache-prune');
+    const kept = join(cache, 'week-cache');
+    const day = 86_400_000;
+    const t0 = Date.UTC(2026, 0, 5);
+    const at = (days: number) => selectionEngine(engine, selection.database, { dataDir: cache, logger: silentLogger, now: () => t0 + days * day });
+    const first = at(0);
+    const want = await report(everyEvent(selection), '2025-W50', 'UTC');
+    expect(await report(first, '2025-W50', 'UTC')).toEqual(want);
+    const weeks = (await readdir(kept)).filter((f) => f.endsWith('.json'));
+    expect(weeks).toHaveLength(first.stats.computed);
+    // Left by something else long ago: a week of another query text, a write cut short; and a file that is not a kept week.
+    const old = new Date(t0 - 100 * day);
+    for (const name of ['growth_weekly-0123.json', '.growth_weekly-0123.json.1.ab.tmp', 'notes.txt']) {
+      await writeFile(join(kept, name), '{}');
+      await utimes(join(kept, name), old, old);
+    }
+    // Seven weeks later the same report reads every week (and so keeps them); the old files go.
+    const later = at(49);
+    expect(await report(later, '2025-W50', 'UTC')).toEqual(want);
+    expect(later.stats.reused).toBe(first.stats.computed);
+    expect((await readdir(kept)).sort()).toEqual([...weeks, 'notes.txt'].sort());
+    expect((await stat(join(kept, weeks[0]!))).mtimeMs).toBe(t0 + 49 * day);
+    // Two weeks after that use they are all still there...
+    const again = at(63);
+    expect(await report(again, '2025-W50', 'UTC')).toEqual(want);
+    expect(again.stats.reused).toBe(first.stats.computed);
+    // ...and 57 days after the last use (day 63) they are gone: computed again, the same rows.
+    const gone = at(63 + 57);
+    expect(await report(gone, '2025-W50', 'UTC')).toEqual(want);
+    expect(gone.stats.reused).toBe(0);
+    expect(gone.stats.computed).toBe(first.stats.computed);
   }, 120_000);
 });
 

@@ -14,7 +14,7 @@
  * budget is per report), and PostHog's closed periods are cached whole (src/engine/query-cache.ts).
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import type { Engine, EngineResult, ExecuteRequest } from './engine.ts';
@@ -28,6 +28,13 @@ import type { Logger } from '../lib/logger.ts';
  * state is derived, how rows are cut), so that weeks kept by an older version are not reused.
  */
 const KEPT_WEEKS_VERSION = 1;
+
+/**
+ * A kept week not read or written for this long is removed (the folder would otherwise grow every
+ * week, and with every late event). A Monday report reads the 12-13 weeks before it, so its weeks
+ * stay; a backfill of older weeks computes them again.
+ */
+export const KEEP_UNUSED_MS = 8 * 7 * 86_400_000;
 
 /** How the queries date the rows before their period. */
 const BEFORE_DATE = '1970-01-01';
@@ -56,15 +63,24 @@ export class WeekReuseEngine implements Engine {
   /** Weeks reused and computed, for logs and tests. */
   readonly stats = { reused: 0, computed: 0 };
 
+  /** Removal of long-unused weeks, once per engine (per run), before the first week is read. */
+  private pruned: Promise<void> | undefined;
+
   constructor(
     private readonly inner: Engine,
-    private readonly options: { dir: string; fingerprint: EventsFingerprint; logger: Logger },
+    private readonly options: { dir: string; fingerprint: EventsFingerprint; logger: Logger; now?: () => number },
   ) {
     this.name = inner.name;
     this.horizonWeeks = inner.horizonWeeks;
   }
 
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
   async execute(request: ExecuteRequest): Promise<EngineResult> {
+    this.pruned ??= this.prune();
+    await this.pruned;
     const column = dateColumn(request.split);
     const parts = column === undefined ? undefined : weekParts(request.values);
     if (column === undefined || parts === undefined || parts.length < 2) return this.inner.execute(request);
@@ -94,7 +110,12 @@ export class WeekReuseEngine implements Engine {
       for (let k = i; k <= j; k++) {
         weeks[k] = cut[k - i]!;
         const key = keys[k];
-        if (key !== undefined) await writeFileAtomic(this.path(request.queryId, key), JSON.stringify(weeks[k]));
+        if (key !== undefined) {
+          const path = this.path(request.queryId, key);
+          await writeFileAtomic(path, JSON.stringify(weeks[k]));
+          const at = new Date(this.now());
+          await utimes(path, at, at).catch(() => {});
+        }
       }
       this.stats.computed += j - i + 1;
       i = j + 1;
@@ -119,6 +140,33 @@ export class WeekReuseEngine implements Engine {
     return foldBefore(kept, spec, request.split!.keys);
   }
 
+  /**
+   * Removes the kept weeks (and temporary files of writes cut short) not used for KEEP_UNUSED_MS:
+   * a week's file is touched when it is read, so its time is when it was last used.
+   */
+  private async prune(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.options.dir);
+    } catch {
+      return; // nothing kept yet
+    }
+    const before = this.now() - KEEP_UNUSED_MS;
+    let removed = 0;
+    for (const name of names.filter((n) => n.endsWith('.json') || n.endsWith('.tmp'))) {
+      const path = join(this.options.dir, name);
+      try {
+        if ((await stat(path)).mtimeMs < before) {
+          await unlink(path);
+          removed++;
+        }
+      } catch {
+        // Removed by another run meanwhile: nothing to do.
+      }
+    }
+    if (removed) this.options.logger.debug(`week reuse: removed ${removed} kept weeks unused for ${KEEP_UNUSED_MS / 86_400_000} days`, {});
+  }
+
   private async keyOf(request: ExecuteRequest, part: Part): Promise<string | undefined> {
     const fingerprint = await this.options.fingerprint(part.to.toMillis());
     if (fingerprint === undefined) return undefined;
@@ -137,8 +185,13 @@ export class WeekReuseEngine implements Engine {
 
   private async read(queryId: string, key: string): Promise<KeptWeek | undefined> {
     try {
-      const week = JSON.parse(await readFile(this.path(queryId, key), 'utf8')) as KeptWeek;
-      return Array.isArray(week.rows) && Array.isArray(week.columns) ? week : undefined;
+      const path = this.path(queryId, key);
+      const week = JSON.parse(await readFile(path, 'utf8')) as KeptWeek;
+      if (!Array.isArray(week.rows) || !Array.isArray(week.columns)) return undefined;
+      // Used now: kept another KEEP_UNUSED_MS (see prune).
+      const at = new Date(this.now());
+      await utimes(path, at, at).catch(() => {});
+      return week;
     } catch {
       // Not kept (or unreadable, e.g. cut short by a crash before the rename): computed again.
       return undefined;

@@ -257,10 +257,11 @@ function neededWindow(values: Record<string, unknown>): number | null {
  * (SelectionEngine), with closed weeks reused across runs (src/engine/week-cache.ts), kept under
  * `<dataDir>/week-cache` and keyed by a fingerprint of the selection's events before each week's end.
  */
-export function selectionEngine(engine: ChdbEngine, database: string, options: { dataDir: string; logger: Logger }): WeekReuseEngine {
+export function selectionEngine(engine: ChdbEngine, database: string, options: { dataDir: string; logger: Logger; now?: () => number }): WeekReuseEngine {
   return new WeekReuseEngine(new SelectionEngine(engine, database, options.logger), {
     dir: join(options.dataDir, 'week-cache'),
     fingerprint: selectionFingerprint(engine, database),
     logger: options.logger,
+    ...(options.now ? { now: options.now } : {}),
   });
 }
