@@ -23,6 +23,7 @@ import { silentLogger } from '../src/lib/logger.ts';
 import { parseWeek } from '../src/reports/period.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import { weekParts } from '../src/engine/week-cache.ts';
+import { selectionFingerprint } from '../src/sources/selection-fingerprint.ts';
 
 const START = DateTime.fromISO('2025-09-01T00:00:00Z'); // a Monday; 20 weeks of data
 const WEEKS = 20;
@@ -146,6 +147,27 @@ describe('closed weeks are reused, and the report stays the report over every ev
     expect(await report(again, '2025-W50', 'UTC')).toEqual(await report(everyEvent(selection), '2025-W50', 'UTC'));
     expect(again.stats.reused).toBe(0);
   }, 120_000);
+});
+
+describe('the fingerprint of the events before an instant', () => {
+  it('is their count and the sum of their content hashes modulo 2^64, computed plainly here', async () => {
+    const selection = await selectFiles('a.jsonl', 'late.jsonl');
+    const fingerprint = selectionFingerprint(engine, selection.database);
+    for (const at of ['2025-08-01T00:00:00Z', '2025-10-08T10:00:00Z', '2025-10-08T10:15:00Z', '2025-12-01T05:45:00Z', '2026-01-14T10:15:00Z', '2027-01-01T00:00:00Z']) {
+      const ms = Date.parse(at);
+      const rows = await engine.objects<{ n: string; h: string }>(
+        `SELECT toString(count()) AS n, toString(cityHash64(uuid, event, distinct_id, person_id, timestamp, properties, \`person.properties\`, created_at, elements_chain)) AS h
+         FROM ${selection.database}.events WHERE toUnixTimestamp64Milli(timestamp) < {ms:Int64} GROUP BY h`,
+        { ms },
+      );
+      // Added up here, in BigInt: the count, and the hashes modulo 2^64.
+      const n = rows.reduce((sum, r) => sum + BigInt(r.n), 0n);
+      const h = rows.reduce((sum, r) => (sum + BigInt(r.h) * BigInt(r.n)) % (1n << 64n), 0n);
+      expect(await fingerprint(ms), at).toBe(`${n}:${h}`);
+    }
+    // Not on a quarter hour: cannot be told from the buckets.
+    expect(await fingerprint(Date.parse('2025-10-08T10:07:00Z'))).toBeUndefined();
+  });
 });
 
 describe('kept weeks do not pile up', () => {

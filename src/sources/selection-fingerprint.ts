@@ -10,10 +10,15 @@ import type { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { EventsFingerprint } from '../engine/week-cache.ts';
 
 const BUCKET_MS = 15 * 60_000;
-const MOD = 1n << 64n;
 
+/**
+ * The buckets come back as three arrays in one row, the running sums made by the engine (counts,
+ * and hashes added modulo 2^64: arrayCumSum over UInt64 wraps like the sums it replaces, so weeks
+ * kept by an earlier run keep their keys): loading a row per bucket and adding them up in Node cost
+ * 0.2 s at 104 weeks of history (70k buckets), more every week.
+ */
 export function selectionFingerprint(engine: ChdbEngine, database: string): EventsFingerprint {
-  let buckets: Promise<{ starts: number[]; counts: bigint[]; hashes: bigint[] }> | undefined;
+  let buckets: Promise<{ starts: number[]; counts: string[]; hashes: string[] }> | undefined;
   const load = async () => {
     const table = `${database}.event_fingerprints`;
     const [exists] = await engine.objects<{ n: number }>(
@@ -32,22 +37,13 @@ export function selectionFingerprint(engine: ChdbEngine, database: string): Even
       );
       await engine.exec(`RENAME TABLE ${building} TO ${table}`);
     }
-    const rows = await engine.objects<{ bucket: number | string; n: number | string; h: number | string }>(
-      `SELECT toString(bucket) AS bucket, toString(n) AS n, toString(h) AS h FROM ${table} ORDER BY bucket`,
+    const [row] = await engine.objects<{ starts: number[]; counts: string[]; hashes: string[] }>(
+      `SELECT groupArray(toFloat64(bucket)) AS starts,
+              arrayMap(x -> toString(x), arrayCumSum(groupArray(n))) AS counts,
+              arrayMap(x -> toString(x), arrayCumSum(groupArray(h))) AS hashes
+       FROM (SELECT bucket, n, h FROM ${table} ORDER BY bucket)`,
     );
-    const starts: number[] = [];
-    const counts: bigint[] = [];
-    const hashes: bigint[] = [];
-    let n = 0n;
-    let h = 0n;
-    for (const r of rows) {
-      n += BigInt(r.n);
-      h = (h + BigInt(r.h)) % MOD;
-      starts.push(Number(r.bucket));
-      counts.push(n);
-      hashes.push(h);
-    }
-    return { starts, counts, hashes };
+    return { starts: (row?.starts ?? []).map(Number), counts: row?.counts ?? [], hashes: row?.hashes ?? [] };
   };
   return async (beforeMs) => {
     if (beforeMs % BUCKET_MS !== 0) return undefined;
