@@ -113,8 +113,7 @@ export class WeekReuseEngine implements Engine {
         if (key !== undefined) {
           const path = this.path(request.queryId, key);
           await writeFileAtomic(path, JSON.stringify(weeks[k]));
-          const at = new Date(this.now());
-          await utimes(path, at, at).catch(() => {});
+          await this.touch(path);
         }
       }
       this.stats.computed += j - i + 1;
@@ -167,6 +166,12 @@ export class WeekReuseEngine implements Engine {
     if (removed) this.options.logger.debug(`week reuse: removed ${removed} kept weeks unused for ${KEEP_UNUSED_MS / 86_400_000} days`, {});
   }
 
+  /** Marks a kept week used now (on this engine's clock): kept another KEEP_UNUSED_MS (see prune). */
+  private async touch(path: string): Promise<void> {
+    const at = new Date(this.now());
+    await utimes(path, at, at).catch(() => {});
+  }
+
   private async keyOf(request: ExecuteRequest, part: Part): Promise<string | undefined> {
     const fingerprint = await this.options.fingerprint(part.to.toMillis());
     if (fingerprint === undefined) return undefined;
@@ -188,9 +193,7 @@ export class WeekReuseEngine implements Engine {
       const path = this.path(queryId, key);
       const week = JSON.parse(await readFile(path, 'utf8')) as KeptWeek;
       if (!Array.isArray(week.rows) || !Array.isArray(week.columns)) return undefined;
-      // Used now: kept another KEEP_UNUSED_MS (see prune).
-      const at = new Date(this.now());
-      await utimes(path, at, at).catch(() => {});
+      await this.touch(path);
       return week;
     } catch {
       // Not kept (or unreadable, e.g. cut short by a crash before the rename): computed again.
