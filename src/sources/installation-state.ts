@@ -31,6 +31,7 @@ import { EVENT_OS, EVENT_VERSION } from '../engine/event-fields.ts';
 import type { Logger } from '../lib/logger.ts';
 import { WeekReuseEngine } from '../engine/week-cache.ts';
 import { selectionFingerprint } from './selection-fingerprint.ts';
+import { findParentSelection } from './parent-selection.ts';
 import { EVENTS_COLUMNS, EVENTS_COLUMN_NAMES } from './event-store.ts';
 
 /** Events per derivation pass: the change-point pass sorts each installation's carrying events in memory. */
@@ -51,15 +52,71 @@ export function stateTable(database: string, prefix: string): string {
 /**
  * Derives the state events of `database`.events for `prefix` unless they exist; returns the table
  * and how many state events it holds.
+ *
+ * From a parent selection when there is one (src/sources/parent-selection.ts: last Monday's files,
+ * whose state is derived): the state of (parent's events + new events) is the state of (parent's
+ * state events + new events) for every installation whose new events all come after its last event
+ * in the parent. Its first events stay first, and the OS (version) before each new event is the
+ * one on the parent's last change-point before it. An installation with a new event at or before
+ * its last one in the parent (a late event can make a later event a change-point) is derived from
+ * all its events. So a Monday's new selection reads the parent's state, the new files and the late
+ * installations' events, not all history (test/incremental-state.test.ts checks both ways equal).
  */
 export async function deriveState(engine: ChdbEngine, database: string, prefix: string, logger: Logger): Promise<string> {
   const table = stateTable(database, prefix);
-  const [exists] = await engine.objects<{ n: number }>(
-    "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {name:String}",
-    { db: database, name: table.slice(database.length + 1) },
-  );
-  if (Number(exists?.n) === 1) return table;
+  if (await tableExists(engine, table)) return table;
   const started = Date.now();
+  const parent = await findParentSelection(engine, database, (candidate) => tableExists(engine, stateTable(candidate, prefix)));
+  let source = `${database}.events`;
+  const input = `${table}_input`;
+  const late = `${table}_late`;
+  if (parent) {
+    const newEvents = `${database}.events WHERE file_id NOT IN {parent_files:Array(String)}`;
+    await engine.exec(`DROP TABLE IF EXISTS ${late}`);
+    await engine.exec(
+      `CREATE TABLE ${late} ENGINE = Memory AS
+       SELECT distinct_id FROM (SELECT distinct_id, min(timestamp) AS first_new FROM ${newEvents} GROUP BY distinct_id) AS n
+       INNER JOIN (
+           SELECT distinct_id, max(timestamp) AS last_old FROM ${parent.database}.events
+           WHERE distinct_id IN (SELECT distinct_id FROM ${newEvents})
+           GROUP BY distinct_id) AS o USING (distinct_id)
+       WHERE first_new <= last_old`,
+      { parent_files: parent.files },
+    );
+    await engine.exec(`DROP TABLE IF EXISTS ${input}`);
+    await engine.exec(`CREATE TABLE ${input} (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
+    await engine.exec(
+      `INSERT INTO ${input}
+       SELECT ${EVENTS_COLUMN_NAMES} FROM ${stateTable(parent.database, prefix)} WHERE distinct_id NOT IN (SELECT distinct_id FROM ${late})
+       UNION ALL
+       SELECT ${EVENTS_COLUMN_NAMES} FROM ${newEvents}
+       UNION ALL
+       SELECT ${EVENTS_COLUMN_NAMES} FROM ${parent.database}.events WHERE distinct_id IN (SELECT distinct_id FROM ${late})`,
+      { parent_files: parent.files },
+    );
+    source = input;
+  }
+  const events = await deriveFrom(engine, source, table, prefix);
+  await engine.exec(`DROP TABLE IF EXISTS ${input}`);
+  await engine.exec(`DROP TABLE IF EXISTS ${late}`);
+  const [kept] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${table}`);
+  logger.debug('derived installation state', {
+    from: parent ? `${parent.database} (its state and ${database}'s new files)` : 'every event',
+    events,
+    stateEvents: Number(kept?.n ?? 0),
+    ms: Date.now() - started,
+  });
+  return table;
+}
+
+async function tableExists(engine: ChdbEngine, table: string): Promise<boolean> {
+  const [database, name] = table.split('.') as [string, string];
+  const [row] = await engine.objects<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {name:String}', { db: database, name });
+  return Number(row?.n) === 1;
+}
+
+/** The state events of the events in `source` (a table) into `table`; returns how many events were read. */
+async function deriveFrom(engine: ChdbEngine, source: string, table: string, prefix: string): Promise<number> {
   const building = `${table}_building`;
   const facts = `${table}_facts`;
   await engine.exec(`DROP TABLE IF EXISTS ${building}`);
@@ -74,7 +131,7 @@ export async function deriveState(engine: ChdbEngine, database: string, prefix: 
     `CREATE TABLE ${facts} ENGINE = MergeTree ORDER BY (distinct_id, timestamp) AS
      SELECT distinct_id, timestamp, cityHash64(uuid) AS h, ${EVENT_OS} AS event_os, ${EVENT_VERSION} AS event_version,
             CAST(startsWith(event, {prefix:String}) AS UInt8) AS prefixed
-     FROM ${database}.events`,
+     FROM ${source}`,
     { prefix },
   );
   const [total] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${facts}`);
@@ -110,14 +167,12 @@ export async function deriveState(engine: ChdbEngine, database: string, prefix: 
   // The state events themselves, whole, in one more pass.
   await engine.exec(
     `INSERT INTO ${building}
-     SELECT ${EVENTS_COLUMN_NAMES} FROM ${database}.events WHERE cityHash64(uuid) IN (SELECT h FROM ${hashes})`,
+     SELECT ${EVENTS_COLUMN_NAMES} FROM ${source} WHERE cityHash64(uuid) IN (SELECT h FROM ${hashes})`,
   );
   await engine.exec(`DROP TABLE ${hashes}`);
   await engine.exec(`DROP TABLE ${facts}`);
   await engine.exec(`RENAME TABLE ${building} TO ${table}`);
-  const [kept] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${table}`);
-  logger.debug('derived installation state', { events: Number(total?.n ?? 0), stateEvents: Number(kept?.n ?? 0), ms: Date.now() - started });
-  return table;
+  return Number(total?.n ?? 0);
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import type { ChdbEngine } from '../engine/chdb-engine.ts';
 import type { EventsFingerprint } from '../engine/week-cache.ts';
+import { findParentSelection } from './parent-selection.ts';
 
 const BUCKET_MS = 15 * 60_000;
 
@@ -29,11 +30,26 @@ export function selectionFingerprint(engine: ChdbEngine, database: string): Even
       const building = `${table}_building`;
       await engine.exec(`DROP TABLE IF EXISTS ${building}`);
       // Every column a query reads is in the hash: two selections that agree on it agree on every answer.
-      await engine.exec(
-        `CREATE TABLE ${building} ENGINE = MergeTree ORDER BY bucket AS
-         SELECT toInt64(floor(toUnixTimestamp64Milli(timestamp) / ${BUCKET_MS})) * ${BUCKET_MS} AS bucket, count() AS n,
+      const buckets = (where: string) =>
+        `SELECT toInt64(floor(toUnixTimestamp64Milli(timestamp) / ${BUCKET_MS})) * ${BUCKET_MS} AS bucket, count() AS n,
                 sum(cityHash64(uuid, event, distinct_id, person_id, timestamp, properties, \`person.properties\`, created_at, elements_chain)) AS h
-         FROM ${database}.events GROUP BY bucket`,
+         FROM ${database}.events ${where} GROUP BY bucket`;
+      // Grown from last Monday's selection (src/sources/parent-selection.ts): its buckets plus the
+      // new files' (the sums add up the same), instead of a pass over every event.
+      const parent = await findParentSelection(engine, database, async (candidate) => {
+        const [t] = await engine.objects<{ n: number }>("SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'event_fingerprints'", { db: candidate });
+        return Number(t?.n) === 1;
+      });
+      await engine.exec(
+        `CREATE TABLE ${building} ENGINE = MergeTree ORDER BY bucket AS ` +
+          (parent
+            ? `SELECT bucket, sum(n) AS n, sum(h) AS h FROM (
+                 SELECT bucket, n, h FROM ${parent.database}.event_fingerprints
+                 UNION ALL
+                 ${buckets('WHERE file_id NOT IN {parent_files:Array(String)}')})
+               GROUP BY bucket`
+            : buckets('')),
+        parent ? { parent_files: parent.files } : {},
       );
       await engine.exec(`RENAME TABLE ${building} TO ${table}`);
     }
