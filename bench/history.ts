@@ -4,7 +4,9 @@
  * timing) and after last Monday's report (2026-W46, whose kept weeks the measured report reuses, as
  * every Monday's report does: src/engine/week-cache.ts), each with its ratio to 4 weeks and the peak RSS of its own process; and the rows
  * ClickHouse reads for one weekly report as PostHog runs it (the queries' text, history_from bounded
- * by the default horizon, on the PostHog stand-in's table) at 13, 52 and 104 weeks.
+ * by the default horizon, on the PostHog stand-in's table) at 13, 52 and 104 weeks. And Monday's new
+ * selection: its installation state and fingerprints derived from last Monday's selection and from
+ * every event (src/sources/parent-selection.ts), which must agree.
  */
 import { join } from 'node:path';
 import { ensureHistoryData, HISTORY_WEEK } from './history-data.ts';
@@ -36,6 +38,7 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
   ];
   let at13: number | undefined;
   const reads: string[][] = [['history', 'rows read, one weekly report', 'ratio to 52 weeks', 'by query']];
+  const mondays: string[][] = [['history', 'from last Monday\'s selection', 'CPU s', 'from every event', 'CPU s', 'ratio', 'CPU ratio', 'peak RSS']];
   let base: number | undefined;
   let cpuBase: number | undefined;
   const rowsAt: Record<number, number> = {};
@@ -43,6 +46,19 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
     const store = storeFor(weeks);
     const prep = phase('history-prepare', store, data, HISTORY_WEEK, 1, weeks);
     const rep = phase('history-report', store, data, HISTORY_WEEK, reps, weeks);
+    const monday = phase('history-monday', store, data, HISTORY_WEEK, 1, weeks);
+    const [incremental, whole] = monday.seconds as [number, number];
+    const [cpuIncremental, cpuWhole] = (monday.cpu ?? [NaN, NaN]) as [number, number];
+    mondays.push([
+      `${weeks} weeks`,
+      `${incremental.toFixed(2)} s`,
+      `${cpuIncremental.toFixed(2)} s`,
+      `${whole.toFixed(2)} s`,
+      `${cpuWhole.toFixed(2)} s`,
+      (incremental / whole).toFixed(2),
+      (cpuIncremental / cpuWhole).toFixed(2),
+      `${monday.maxRssMb} MB`,
+    ]);
     const t = median(rep.seconds);
     const c = median(rep.cpu ?? [0]);
     base ??= t;
@@ -75,6 +91,8 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
   for (const r of reads.slice(1)) r[2] = rowsAt[52] ? (Number(r[1]) / rowsAt[52]).toFixed(2) : '';
   out(`report week ${HISTORY_WEEK} over the last N weeks of ${data} (each already loaded; median of ${reps})\n`);
   table(rows, out);
+  out(`\nMonday's new selection (last Monday's files + the newest week's): its installation state and event fingerprints derived\n`);
+  table(mondays, out);
   out(`\nrows ClickHouse reads for one weekly report on the PostHog stand-in's table (history_from bounded by the default 52-week horizon)\n`);
   table(reads, out);
 }

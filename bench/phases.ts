@@ -21,7 +21,8 @@ import { previousWeek, toInstant } from '../src/reports/period.ts';
 import type { WeeklyResults } from '../src/reports/weekly-report.ts';
 import { parseWeek } from '../src/reports/period.ts';
 import { baselineReportSql, normalizeBaseline, normalizeOurs } from './baseline.ts';
-import { SelectionEngine, deriveState, selectionEngine } from '../src/sources/installation-state.ts';
+import { SelectionEngine, deriveState, selectionEngine, stateTable } from '../src/sources/installation-state.ts';
+import { selectionFingerprint } from '../src/sources/selection-fingerprint.ts';
 import { lastWeeksFiles } from './history-data.ts';
 import { boundHistory } from '../src/engine/horizon.ts';
 import { DEFAULT_HORIZON_WEEKS } from '../src/config/config.ts';
@@ -181,6 +182,43 @@ async function main(): Promise<void> {
       await engine.exec(`CREATE VIEW ${db}.events AS SELECT uuid, event, distinct_id, person_id, properties, \`person.properties\`,
           toTimeZone(timestamp, 'UTC') AS timestamp, toTimeZone(created_at, 'UTC') AS created_at, elements_chain FROM ${db}.events_base`);
     }
+    engine.close();
+  } else if (phase === 'history-monday') {
+    // Monday's new selection: last Monday's files (every week but the newest) are selected, with
+    // their state and fingerprints (not measured: last Monday's run made them); then this Monday's
+    // selection (the prepared one) has its state and fingerprints derived from them, and, to compare,
+    // from every event (the parent's tables dropped). Both ways must give the same tables.
+    const { engine, store, files } = await openHistory();
+    const byPath = [...files].sort((a, b) => (a.path < b.path ? -1 : 1));
+    const parent = await store.select(await store.load(byPath.slice(0, -7)));
+    await deriveState(engine, parent.database, 'connect.', silentLogger);
+    await selectionFingerprint(engine, parent.database)(0);
+    const child = await store.select(await store.load(files));
+    const drop = async (db: string) => {
+      await engine.exec(`DROP TABLE IF EXISTS ${stateTable(db, 'connect.')}`);
+      await engine.exec(`DROP TABLE IF EXISTS ${db}.event_fingerprints`);
+    };
+    const derive = async () => {
+      await deriveState(engine, child.database, 'connect.', silentLogger);
+      return selectionFingerprint(engine, child.database)(Date.parse('2026-11-23T00:00:00Z'));
+    };
+    const tables = async () =>
+      (await engine.objects<{ s: string }>(`SELECT toString(groupArray(toString(uuid))) AS s FROM (SELECT uuid FROM ${stateTable(child.database, 'connect.')} ORDER BY uuid)`))[0]!.s;
+    await drop(child.database);
+    const [fromParent, fpParent] = await timed(derive);
+    const cpuParent = cpuSeconds;
+    const stateParent = await tables();
+    // From every event: the parent's tables set aside (renamed), so that no parent is found.
+    await drop(child.database);
+    const parentTables = [stateTable(parent.database, 'connect.'), `${parent.database}.event_fingerprints`];
+    for (const t of parentTables) await engine.exec(`RENAME TABLE ${t} TO ${t}_aside`);
+    const [fromAll, fpAll] = await timed(derive);
+    const cpuAll = cpuSeconds;
+    for (const t of parentTables) await engine.exec(`RENAME TABLE ${t}_aside TO ${t}`);
+    if (fpParent !== fpAll || stateParent !== (await tables())) throw new Error('history-monday: the state or fingerprints derived from last Monday differ from those from every event');
+    out.seconds = [fromParent, fromAll];
+    out.cpu = [cpuParent, cpuAll];
+    out.events = child.events;
     engine.close();
   } else if (phase === 'history-report') {
     const { engine, store, files } = await openHistory();
