@@ -96,6 +96,13 @@ export class ChdbEngine implements Engine {
     return rows.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]])) as T);
   }
 
+  /** Whether `database.name` exists (a derived table is made once and then reused). */
+  async hasTable(table: string): Promise<boolean> {
+    const [database, name] = table.split('.') as [string, string];
+    const [row] = await this.objects<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {name:String}', { db: database, name });
+    return Number(row?.n) === 1;
+  }
+
   /** A statement with no result (DDL, INSERT ... SELECT). */
   async exec(sql: string, values: Record<string, unknown> = {}): Promise<void> {
     await this.live.queryBindAsync(sql, values, { format: 'Null' });

@@ -280,13 +280,11 @@ export class EventStore {
     const key = createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 16);
     const database = `sel_${key}`;
     const known = this.manifest.selections[key];
-    const exists = known
-      ? (await this.engine.objects<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = \'events\'', { db: database }))[0]
-      : undefined;
+    const exists = known !== undefined && (await this.engine.hasTable(`${database}.events`));
     let reused = false;
     let events: number;
     let duplicates: number;
-    if (known && Number(exists?.n) === 1) {
+    if (known && exists) {
       reused = true;
       events = known.events;
       duplicates = known.duplicates;

@@ -64,9 +64,9 @@ export function stateTable(database: string, prefix: string): string {
  */
 export async function deriveState(engine: ChdbEngine, database: string, prefix: string, logger: Logger): Promise<string> {
   const table = stateTable(database, prefix);
-  if (await tableExists(engine, table)) return table;
+  if (await engine.hasTable(table)) return table;
   const started = Date.now();
-  const parent = await findParentSelection(engine, database, (candidate) => tableExists(engine, stateTable(candidate, prefix)));
+  const parent = await findParentSelection(engine, database, (candidate) => engine.hasTable(stateTable(candidate, prefix)));
   let source = `${database}.events`;
   const input = `${table}_input`;
   const late = `${table}_late`;
@@ -107,12 +107,6 @@ export async function deriveState(engine: ChdbEngine, database: string, prefix: 
     ms: Date.now() - started,
   });
   return table;
-}
-
-async function tableExists(engine: ChdbEngine, table: string): Promise<boolean> {
-  const [database, name] = table.split('.') as [string, string];
-  const [row] = await engine.objects<{ n: number }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {name:String}', { db: database, name });
-  return Number(row?.n) === 1;
 }
 
 /** The state events of the events in `source` (a table) into `table`; returns how many events were read. */

@@ -22,11 +22,7 @@ export function selectionFingerprint(engine: ChdbEngine, database: string): Even
   let buckets: Promise<{ starts: number[]; counts: string[]; hashes: string[] }> | undefined;
   const load = async () => {
     const table = `${database}.event_fingerprints`;
-    const [exists] = await engine.objects<{ n: number }>(
-      "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'event_fingerprints'",
-      { db: database },
-    );
-    if (Number(exists?.n) !== 1) {
+    if (!(await engine.hasTable(table))) {
       const building = `${table}_building`;
       await engine.exec(`DROP TABLE IF EXISTS ${building}`);
       // Every column a query reads is in the hash: two selections that agree on it agree on every answer.
@@ -36,10 +32,7 @@ export function selectionFingerprint(engine: ChdbEngine, database: string): Even
          FROM ${database}.events ${where} GROUP BY bucket`;
       // Grown from last Monday's selection (src/sources/parent-selection.ts): its buckets plus the
       // new files' (the sums add up the same), instead of a pass over every event.
-      const parent = await findParentSelection(engine, database, async (candidate) => {
-        const [t] = await engine.objects<{ n: number }>("SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'event_fingerprints'", { db: candidate });
-        return Number(t?.n) === 1;
-      });
+      const parent = await findParentSelection(engine, database, (candidate) => engine.hasTable(`${candidate}.event_fingerprints`));
       await engine.exec(
         `CREATE TABLE ${building} ENGINE = MergeTree ORDER BY bucket AS ` +
           (parent
