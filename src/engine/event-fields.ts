@@ -37,6 +37,15 @@ export const EVENT_VERSION = firstOf([
   ['person.properties', 'connect_version'],
 ]);
 
+/**
+ * The week an event is counted in by the look-back queries that carry a value forward week by week
+ * (platform_share, version_adoption): its Monday in {timezone}, and one bucket, the Monday before
+ * the period, for everything before {from}.
+ */
+export const WEEK_OR_BEFORE = `if(timestamp < toDateTime64({from}, 6, 'UTC'),
+               subtractDays(toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})), 7),
+               toMonday(toDate(toTimeZone(timestamp, {timezone}))))`;
+
 /** The OS classes of platforms.csv from the value as sent (Connect sends Node's process.platform). */
 export const osClass = (raw: string) => `multiIf(${raw} IN ('darwin', 'macos'), 'macos',
             ${raw} IN ('win32', 'windows'), 'windows',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
-import { EVENT_OS, osClass } from '../engine/event-fields.ts';
+import { EVENT_OS, WEEK_OR_BEFORE, osClass } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'platform_share',
@@ -39,9 +39,7 @@ FROM (
     FROM (
         SELECT
             distinct_id,
-            if(timestamp < toDateTime64({from}, 6, 'UTC'),
-               subtractDays(toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})), 7),
-               toMonday(toDate(toTimeZone(timestamp, {timezone})))) AS week,
+            ${WEEK_OR_BEFORE} AS week,
             countIf(startsWith(event, {prefix}) AND timestamp >= toDateTime64({from}, 6, 'UTC')) > 0 AS active,
             nullIf(argMaxIf(event_os, timestamp, event_os != ''), '') AS os_seen
         FROM (

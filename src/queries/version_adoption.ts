@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
-import { EVENT_VERSION } from '../engine/event-fields.ts';
+import { EVENT_VERSION, WEEK_OR_BEFORE } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'version_adoption',
@@ -66,9 +66,7 @@ FROM (
                 FROM (
                     SELECT
                         distinct_id,
-                        if(timestamp < toDateTime64({from}, 6, 'UTC'),
-                           subtractDays(toMonday(toTimeZone(toDateTime64({from}, 6, 'UTC'), {timezone})), 7),
-                           toMonday(toDate(toTimeZone(timestamp, {timezone})))) AS week,
+                        ${WEEK_OR_BEFORE} AS week,
                         event_version,
                         if(countIf(startsWith(event, {prefix}) AND timestamp >= toDateTime64({from}, 6, 'UTC')) > 0, 1, 0) AS week_active,
                         max(timestamp) AS last_at,
