@@ -120,4 +120,18 @@ describe('a selection grown from last Monday\'s derives from it, and equals a de
     const grown = { state: await stateUuids(child), fingerprints: await Promise.all(INSTANTS.map(fingerprint)) };
     expect(await fromEveryEvent(child, parent)).toEqual(grown);
   }, 120_000);
+
+  it('derived in many passes (installations split by a hash of their id), the same state events as in one', async () => {
+    const all = await select('a.jsonl', 'b.jsonl', 'dup.jsonl');
+    const derive = async (eventsPerPass?: number) => {
+      await engine.exec(`DROP TABLE IF EXISTS ${stateTable(all.database, PREFIX)}`);
+      await deriveState(engine, all.database, PREFIX, silentLogger, eventsPerPass ? { eventsPerPass } : {});
+      return stateUuids(all);
+    };
+    const one = await derive();
+    // About 12 passes over this data: every installation must still be whole in one of them, or
+    // its change-points would be found against the wrong previous value.
+    expect(await derive(Math.ceil(all.events / 12))).toEqual(one);
+    expect(one.length).toBeGreaterThan(50);
+  }, 120_000);
 });

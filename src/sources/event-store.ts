@@ -365,7 +365,7 @@ export function storeTableSql(name: string): string {
  * not gain from it: the five core queries took 15-16 s over the 24 unmerged parts, 17-18 s over 5
  * merged ones. Merges never cross partitions (loads) anyway.
  */
-const NO_MERGES = 'max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1';
+export const NO_MERGES = 'max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1';
 
 /** A file id's position (from 1) in the bound `ids`; 0 for another file's. */
 const FILE_INDEX = (fileId: string) => `transform(${fileId}, {ids:Array(String)}, arrayEnumerate({ids:Array(String)}), 0)`;

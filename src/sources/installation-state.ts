@@ -32,9 +32,9 @@ import type { Logger } from '../lib/logger.ts';
 import { WeekReuseEngine } from '../engine/week-cache.ts';
 import { selectionFingerprint } from './selection-fingerprint.ts';
 import { findParentSelection } from './parent-selection.ts';
-import { EVENTS_COLUMNS, EVENTS_COLUMN_NAMES } from './event-store.ts';
+import { EVENTS_COLUMNS, EVENTS_COLUMN_NAMES, NO_MERGES } from './event-store.ts';
 
-/** Events per derivation pass: the change-point pass sorts each installation's carrying events in memory. */
+/** Events per derivation pass (by default): the change-point pass sorts each installation's carrying events in memory. */
 const EVENTS_PER_PASS = 2_000_000;
 /**
  * The query reads the week before its `from` in full (growth_weekly's "active the week before").
@@ -62,7 +62,13 @@ export function stateTable(database: string, prefix: string): string {
  * all its events. So a Monday's new selection reads the parent's state, the new files and the late
  * installations' events, not all history (test/incremental-state.test.ts checks both ways equal).
  */
-export async function deriveState(engine: ChdbEngine, database: string, prefix: string, logger: Logger): Promise<string> {
+export async function deriveState(
+  engine: ChdbEngine,
+  database: string,
+  prefix: string,
+  logger: Logger,
+  options: { eventsPerPass?: number } = {},
+): Promise<string> {
   const table = stateTable(database, prefix);
   if (await engine.hasTable(table)) return table;
   const started = Date.now();
@@ -96,7 +102,7 @@ export async function deriveState(engine: ChdbEngine, database: string, prefix: 
     );
     source = input;
   }
-  const events = await deriveFrom(engine, source, table, prefix);
+  const events = await deriveFrom(engine, source, table, prefix, options.eventsPerPass ?? EVENTS_PER_PASS);
   await engine.exec(`DROP TABLE IF EXISTS ${input}`);
   await engine.exec(`DROP TABLE IF EXISTS ${late}`);
   const [kept] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${table}`);
@@ -110,32 +116,37 @@ export async function deriveState(engine: ChdbEngine, database: string, prefix: 
 }
 
 /** The state events of the events in `source` (a table) into `table`; returns how many events were read. */
-async function deriveFrom(engine: ChdbEngine, source: string, table: string, prefix: string): Promise<number> {
+async function deriveFrom(engine: ChdbEngine, source: string, table: string, prefix: string, eventsPerPass: number): Promise<number> {
   const building = `${table}_building`;
   const facts = `${table}_facts`;
   await engine.exec(`DROP TABLE IF EXISTS ${building}`);
   await engine.exec(`DROP TABLE IF EXISTS ${facts}`);
   await engine.exec(`CREATE TABLE ${building} (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
+  const [total] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${source}`);
+  const passes = Math.max(1, Math.ceil(Number(total?.n ?? 0) / eventsPerPass));
   // One pass over the events reads their JSON once: per event only what decides the state (its
   // installation, time, OS, version, whether it has the prefix), a few bytes instead of its
   // properties. The passes below read this table, never the properties again.
   // cityHash64(uuid) names an event (uuids are unique in a selection); a rare collision only adds
   // another real event to the state, which changes no answer.
+  // Installations are split into passes by a hash of distinct_id (`id`): each pass holds whole
+  // installations and reads only its own partition. Sorted by (id, timestamp), not by distinct_id:
+  // sorting 10M rows by a number instead of a string took the table from 20-24 to 14 CPU s, and
+  // a pass from 2.5 to 1.4 (measured on the 10M-event bench week). Windows and groups are by
+  // (id, distinct_id), which is the same partition of the events as by distinct_id alone.
   await engine.exec(
-    `CREATE TABLE ${facts} ENGINE = MergeTree ORDER BY (distinct_id, timestamp) AS
-     SELECT distinct_id, timestamp, cityHash64(uuid) AS h, ${EVENT_OS} AS event_os, ${EVENT_VERSION} AS event_version,
+    `CREATE TABLE ${facts} ENGINE = MergeTree PARTITION BY pass ORDER BY (id, timestamp) SETTINGS ${NO_MERGES} AS
+     SELECT cityHash64(distinct_id) AS id, toUInt32(id % ${passes}) AS pass, distinct_id, timestamp, cityHash64(uuid) AS h,
+            ${EVENT_OS} AS event_os, ${EVENT_VERSION} AS event_version,
             CAST(startsWith(event, {prefix:String}) AS UInt8) AS prefixed
      FROM ${source}`,
     { prefix },
   );
-  const [total] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${facts}`);
-  const passes = Math.max(1, Math.ceil(Number(total?.n ?? 0) / EVENTS_PER_PASS));
   const hashes = `${table}_hashes`;
   await engine.exec(`DROP TABLE IF EXISTS ${hashes}`);
   await engine.exec(`CREATE TABLE ${hashes} (h UInt64) ENGINE = Memory`);
   for (let part = 0; part < passes; part++) {
-    // Installations are split by a hash of distinct_id: each pass holds whole installations.
-    const mine = `cityHash64(distinct_id) % ${passes} = ${part}`;
+    const mine = `pass = ${part}`;
     await engine.exec(
       `INSERT INTO ${hashes}
        SELECT h FROM (
@@ -144,18 +155,18 @@ async function deriveFrom(engine: ChdbEngine, source: string, table: string, pre
                anyLast(nullIf(event_version, '')) OVER previous AS previous_version
            FROM ${facts}
            WHERE ${mine} AND (event_os != '' OR event_version != '')
-           WINDOW previous AS (PARTITION BY distinct_id ORDER BY timestamp, h ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+           WINDOW previous AS (PARTITION BY id, distinct_id ORDER BY timestamp, h ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
        )
        WHERE (event_os != '' AND (previous_os IS NULL OR event_os != previous_os))
           OR (event_version != '' AND (previous_version IS NULL OR event_version != previous_version))
        UNION ALL
        SELECT argMin(h, timestamp) FROM ${facts}
        WHERE ${mine} AND prefixed
-       GROUP BY distinct_id
+       GROUP BY id, distinct_id
        UNION ALL
        SELECT argMin(h, timestamp) FROM ${facts}
        WHERE ${mine} AND prefixed AND event_version != ''
-       GROUP BY distinct_id, event_version`,
+       GROUP BY id, distinct_id, event_version`,
     );
   }
   // The state events themselves, whole, in one more pass.
