@@ -19,7 +19,7 @@ import { collectWeeklyResults } from '../src/jobs/weekly-report.ts';
 import { loadCatalog, type Catalog } from '../src/config/catalog.ts';
 import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
 import { loadTrackingPlan } from '../src/config/tracking-plan.ts';
-import { silentLogger } from '../src/lib/logger.ts';
+import { memoryLogger, silentLogger } from '../src/lib/logger.ts';
 import { parseWeek } from '../src/reports/period.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import { weeklyFromGrowth } from '../src/reports/growth.ts';
@@ -116,9 +116,14 @@ describe('a report over derived state equals the report over every event', () =>
   ] as const) {
     it(`${label} (${timezone})`, async () => {
       const expected = await report(everyEvent(), label, timezone);
-      const bounded = new SelectionEngine(engine, selection.database, silentLogger);
+      const logger = memoryLogger();
+      const bounded = new SelectionEngine(engine, selection.database, logger);
       const got = await report(bounded, label, timezone);
       expect(got).toEqual(expected);
+      // The look-backs read the state view (every event but the state events without properties)
+      // wherever the state is there, and no other query did.
+      const views = logger.records.filter((r) => r.msg === 'events view').map((r) => r.fields);
+      if (before) expect(views.some((v) => v?.slim === true)).toBe(true);
       // growth_weekly's active counts are active_users_weekly's (so a report may drop that request).
       expect(weeklyFromGrowth(got.growth!)).toEqual(expected.weekly.map((r) => ({ week: r.week, active_users: r.active_users, events: r.events })));
       // Not vacuous: the report's look-backs had something to find before the window, and the
@@ -130,6 +135,17 @@ describe('a report over derived state equals the report over every event', () =>
       }
     }, 60_000);
   }
+
+  it('serves the look-backs the state view also when nothing lies before the window, once the state is there', async () => {
+    // 2025-W24: the data's second week, so every look-back's window starts before the first event.
+    const expected = await report(everyEvent(), '2025-W24', 'UTC');
+    const logger = memoryLogger();
+    const got = await report(new SelectionEngine(engine, selection.database, logger), '2025-W24', 'UTC');
+    expect(got).toEqual(expected);
+    const views = logger.records.filter((r) => r.msg === 'events view').map((r) => r.fields);
+    expect(views).toContainEqual({ window: 'every event', state: 'connect.', slim: true });
+    expect(views).toContainEqual({ window: 'every event', state: null, slim: false });
+  }, 60_000);
 
   it('keeps only a few events per installation before the window, and derives them once', async () => {
     const [state] = await engine.objects<{ n: number; ids: number }>(

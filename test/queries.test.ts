@@ -14,6 +14,7 @@ import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '.
 import { loadTrackingPlan } from '../src/config/tracking-plan.ts';
 import { silentLogger } from '../src/lib/logger.ts';
 import { QueryError } from '../src/lib/errors.ts';
+import { EVENT_OS, EVENT_VERSION } from '../src/engine/event-fields.ts';
 import { tempDir, writeExport } from './helpers/fixtures.ts';
 
 const HASH_A = `${'a'.repeat(42)}A=`;
@@ -44,6 +45,23 @@ describe('query registry', () => {
   it.each(allQueries.map((q) => [q.id, q] as const))('%s: values only through placeholders (no literal dates or prefixes in the text)', (_id, q) => {
     expect(q.sql).not.toMatch(/'\d{4}-\d{2}-\d{2}[ T]\d/);
     expect(q.sql).not.toMatch(/startsWith\(event, '|event\s*(=|IN)\s*[('\[]/);
+  });
+
+  // servedByState (src/engine/query.ts): the embedded engine may withhold the properties of every
+  // event but the state events, which is exact only for a look-back that reads properties solely
+  // through the OS and version lookups (the rules the state events keep).
+  it.each(allQueries.filter((q) => q.servedByState).map((q) => [q.id, q] as const))(
+    '%s: served by state, so it reads properties only through EVENT_OS / EVENT_VERSION, with a look-back and a prefix',
+    (_id, q) => {
+      expect(q.params).toHaveProperty('history_from');
+      expect(q.params).toHaveProperty('prefix');
+      const rest = q.sql.split(EVENT_OS).join('').split(EVENT_VERSION).join('');
+      expect(rest).not.toMatch(/properties|JSON/i);
+    },
+  );
+
+  it('the queries served by state are the three look-backs', () => {
+    expect(allQueries.filter((q) => q.servedByState).map((q) => q.id).sort()).toEqual(['growth_weekly', 'platform_share', 'version_adoption']);
   });
 
   it('rewrites placeholders mechanically for ClickHouse, and refuses an undeclared one', () => {

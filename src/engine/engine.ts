@@ -18,6 +18,8 @@ export interface ExecuteRequest {
   values: Record<string, unknown>;
   specs: ParamSpecs;
   split?: SplitSpec | undefined;
+  /** The query's `servedByState` (QueryDefinition): an engine may serve it the state events' view. */
+  servedByState?: boolean | undefined;
   /** Cancels the query (a remote engine stops retrying and polling). */
   signal?: AbortSignal | undefined;
 }

@@ -22,6 +22,17 @@ export interface QueryDefinition<P extends ParamSpecs = ParamSpecs, R extends z.
    * parts over disjoint installations (the `{user_buckets}`/`{user_bucket}` filter).
    */
   readonly split?: SplitSpec;
+  /**
+   * Set on a look-back query (`history_from`) that depends on event properties only as the rules
+   * of the embedded store's state events keep them (src/sources/installation-state.ts): it reads
+   * properties solely through EVENT_OS / EVENT_VERSION (src/engine/event-fields.ts), and uses those
+   * only as the value of an installation's latest event carrying one before an instant, or as the
+   * first event with the prefix carrying each value. Then the embedded engine may serve it the
+   * selection's state events whole and every other event without its properties (no JSON to read:
+   * their values cannot change its answer). The registry test checks the first half; the second is
+   * the author's promise, checked by the report tests against every event.
+   */
+  readonly servedByState?: boolean;
 }
 
 export interface SplitSpec {

@@ -31,7 +31,7 @@ export async function runQuery<P extends ParamSpecs, R extends z.ZodObject>(
   options: { signal?: AbortSignal | undefined } = {},
 ): Promise<Array<z.infer<R>>> {
   const params = validateParams(query, values);
-  const result = await engine.execute({ queryId: query.id, sql: query.sql, values: params, specs: query.params, split: query.split, signal: options.signal });
+  const result = await engine.execute({ queryId: query.id, sql: query.sql, values: params, specs: query.params, split: query.split, servedByState: query.servedByState, signal: options.signal });
   const rowSchema = query.row;
   const expected = Object.keys(rowSchema.shape);
   const missing = expected.filter((c) => !result.columns.includes(c));

@@ -27,6 +27,8 @@ export default defineQuery({
   // depends on the part's `from` and is taken from the earliest part.
   // Installations first seen before week X+1 are those first seen before X plus X's new ones (fold).
   split: { grain: 'installation', keys: ['week'], weekParts: { column: 'week', fold: { sum: ['new'] } } },
+  // Reads properties only through EVENT_OS, as the latest OS carried (src/engine/query.ts).
+  servedByState: true,
   row: z.object({
     week: z.string(),
     new: count(),

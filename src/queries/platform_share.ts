@@ -16,6 +16,8 @@ export default defineQuery({
     user_bucket: param.int('which bucket, 0 to user_buckets - 1'),
   },
   split: { grain: 'week', keys: ['week', 'os'] },
+  // Reads properties only through EVENT_OS, as the latest OS carried (src/engine/query.ts).
+  servedByState: true,
   row: z.object({ week: z.string(), os: z.string(), users: count() }),
   // Only login events carry the OS, so an installation's OS is looked up in its history before the
   // week's end (since {history_from}), not only in the week. Per installation and week, the latest OS

@@ -26,6 +26,8 @@ export default defineQuery({
     keys: ['kind', 'period', 'version'],
     weekParts: { column: 'period', fold: { sum: ['users'], when: { kind: 'first_day' } } },
   },
+  // Reads properties only through EVENT_VERSION: the latest version carried, each first carrier (src/engine/query.ts).
+  servedByState: true,
   row: z.object({ kind: z.enum(['week', 'first_day']), period: z.string(), version: z.string(), users: count() }),
   // 'week': the platform_share rule with the version in place of the OS (latest event before the
   // week's end that carries one, since {history_from}). 'first_day': per installation and version,

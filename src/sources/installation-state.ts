@@ -192,6 +192,8 @@ export class SelectionEngine implements Engine {
   private window: number | null | undefined;
   /** The prefix whose state events the view holds. */
   private prefix: string | undefined;
+  /** Whether the view is the state view: events other than state events without their properties. */
+  private slim = false;
   private inFlight = 0;
   /** Resolved when no query is in flight. */
   private readonly idleWaiters: Array<() => void> = [];
@@ -217,9 +219,12 @@ export class SelectionEngine implements Engine {
     // flight over another window are done. A query bounded by its own range is served by any window
     // up to its need, and runs alongside.
     const exact = 'history_from' in request.values;
+    // A query served by state (QueryDefinition.servedByState) reads the state view when the state
+    // is there; no other query ever reads that view.
+    const slim = request.servedByState === true && prefix !== undefined;
     await this.serially(async () => {
-      if (this.inFlight > 0 && !(await this.serves(need, prefix, exact))) await this.idle();
-      await this.widen(need, prefix);
+      if (this.inFlight > 0 && !(await this.serves(need, prefix, exact, slim))) await this.idle();
+      await this.widen(need, prefix, slim);
       this.inFlight++;
     });
     try {
@@ -231,8 +236,9 @@ export class SelectionEngine implements Engine {
   }
 
   /** Whether the view as it is serves a query needing `need` (see execute). */
-  private async serves(need: number | null, prefix: string | undefined, exact: boolean): Promise<boolean> {
+  private async serves(need: number | null, prefix: string | undefined, exact: boolean, slim: boolean): Promise<boolean> {
     if (this.window === undefined) return false;
+    if (this.slim !== slim || (slim && this.prefix !== prefix)) return false;
     if (prefix !== undefined && this.window !== null && this.prefix !== prefix) return false;
     let target = need;
     if (target !== null) {
@@ -260,7 +266,7 @@ export class SelectionEngine implements Engine {
    * query needs, so a later report week reads no more than its own weeks. A query without a prefix
    * reads only from its `from` on (protocol_usage), so any prefix's state, or none, serves it.
    */
-  private async widen(need: number | null, prefix: string | undefined): Promise<void> {
+  private async widen(need: number | null, prefix: string | undefined, slim: boolean): Promise<void> {
     let target: number | null;
     if (this.inFlight === 0 || this.window === undefined) target = need;
     else if (this.window === null || need === null) target = null;
@@ -276,21 +282,34 @@ export class SelectionEngine implements Engine {
       if (target <= this.earliest) target = null;
     }
     if (target === null) statePrefix = undefined;
-    if (target !== this.window || statePrefix !== this.prefix) {
+    // The state view, for a query served by state (only ever set with no other query in flight:
+    // serves() keeps every other query off it): where the window needs the state anyway, or
+    // where it has been derived already (deriving it for one query costs more than it saves).
+    let useSlim = false;
+    if (this.inFlight > 0 && this.window !== undefined) {
+      // Served by the view as it is (serves()): a state view stays one, with its state.
+      useSlim = this.slim;
+      if (useSlim) statePrefix = this.prefix;
+    } else if (slim && prefix !== undefined) {
+      if (target !== null) useSlim = true;
+      else if (await this.engine.hasTable(stateTable(this.database, prefix))) {
+        useSlim = true;
+        statePrefix = prefix;
+      }
+    }
+    if (target !== this.window || statePrefix !== this.prefix || useSlim !== this.slim) {
       await this.engine.exec(`CREATE DATABASE IF NOT EXISTS ${this.windowDb}`);
-      if (target === null) {
+      if (target === null && !useSlim) {
         await this.engine.exec(`CREATE OR REPLACE VIEW ${this.windowDb}.events AS SELECT ${EVENTS_COLUMN_NAMES} FROM ${this.database}.events`);
       } else {
-        const at = `toDateTime64('${new Date(target).toISOString().replace('T', ' ').replace('Z', '')}', 6, 'UTC')`;
+        const at = target === null ? undefined : `toDateTime64('${new Date(target).toISOString().replace('T', ' ').replace('Z', '')}', 6, 'UTC')`;
         const state = statePrefix === undefined ? undefined : await deriveState(this.engine, this.database, statePrefix, this.logger);
-        await this.engine.exec(
-          `CREATE OR REPLACE VIEW ${this.windowDb}.events AS
-           SELECT ${EVENTS_COLUMN_NAMES} FROM ${this.database}.events WHERE timestamp >= ${at}` +
-            (state ? `\n           UNION ALL\n           SELECT ${EVENTS_COLUMN_NAMES} FROM ${state} WHERE timestamp < ${at}` : ''),
-        );
+        await this.engine.exec(`CREATE OR REPLACE VIEW ${this.windowDb}.events AS\n` + windowView(`${this.database}.events`, at, state, useSlim));
       }
       this.window = target;
       this.prefix = statePrefix;
+      this.slim = useSlim;
+      this.logger.debug('events view', { window: target === null ? 'every event' : new Date(target).toISOString(), state: statePrefix ?? null, slim: useSlim });
     }
     // Another part of the program (CDN logs) may have switched the current database.
     await this.engine.exec(`USE ${this.windowDb}`);
@@ -303,6 +322,32 @@ export class SelectionEngine implements Engine {
     return Number(row?.ms ?? 0);
   }
 }
+
+/**
+ * The view's text: the events from `at` on (all of them when undefined) plus the state events
+ * before it. The state view (slim) also serves every event from `at` on that is not a state event
+ * without its properties ('{}'): a query served by state (QueryDefinition.servedByState) finds an
+ * installation's latest OS or version before any instant on the latest change-point before it,
+ * which is a state event, and each version's first prefixed carrier is one too, so no other
+ * event's properties can change its answer, and its JSON lookups skip them (a text without the key
+ * is not parsed: event-fields.ts). Each event is in the view once (uuids are unique in a selection;
+ * state events are real events of it).
+ */
+function windowView(events: string, at: string | undefined, state: string | undefined, slim: boolean): string {
+  const from = at === undefined ? [] : [`timestamp >= ${at}`];
+  if (!slim || state === undefined) {
+    const parts = [`SELECT ${EVENTS_COLUMN_NAMES} FROM ${events}${from.length ? ` WHERE ${from[0]}` : ''}`];
+    if (state !== undefined && at !== undefined) parts.push(`SELECT ${EVENTS_COLUMN_NAMES} FROM ${state} WHERE timestamp < ${at}`);
+    return parts.join('\nUNION ALL\n');
+  }
+  const others = [...from, `uuid NOT IN (SELECT uuid FROM ${state}${from.length ? ` WHERE ${from[0]}` : ''})`].join(' AND ');
+  return `SELECT ${WITHOUT_PROPERTIES} FROM ${events} WHERE ${others}\nUNION ALL\nSELECT ${EVENTS_COLUMN_NAMES} FROM ${state}`;
+}
+
+/** The events' columns with both property columns '{}' (an object without keys). */
+const WITHOUT_PROPERTIES = EVENTS_COLUMN_NAMES.split(', ')
+  .map((c) => (c === 'properties' || c === '`person.properties`' ? `'{}' AS ${c}` : c))
+  .join(', ');
 
 /** A week before the query's `from` (ms), or null when it has none. */
 function neededWindow(values: Record<string, unknown>): number | null {
