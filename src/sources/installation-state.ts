@@ -315,10 +315,21 @@ export class SelectionEngine implements Engine {
     await this.engine.exec(`USE ${this.windowDb}`);
   }
 
+  /**
+   * The selection's earliest event (ms), found once per selection and kept with it: the events are
+   * sorted by (event, timestamp), so the minimum reads every timestamp (0.1 s at 104 weeks of
+   * history, on every report).
+   */
   private async earliestEvent(): Promise<number> {
-    const [row] = await this.engine.objects<{ ms: number | string }>(
-      `SELECT toUnixTimestamp64Milli(min(timestamp)) AS ms FROM ${this.database}.events`,
-    );
+    const table = `${this.database}.earliest_event`;
+    if (!(await this.engine.hasTable(table))) {
+      await this.engine.exec(`DROP TABLE IF EXISTS ${table}_building`);
+      await this.engine.exec(
+        `CREATE TABLE ${table}_building ENGINE = TinyLog AS SELECT toUnixTimestamp64Milli(min(timestamp)) AS ms FROM ${this.database}.events`,
+      );
+      await this.engine.exec(`RENAME TABLE ${table}_building TO ${table}`);
+    }
+    const [row] = await this.engine.objects<{ ms: number | string }>(`SELECT ms FROM ${table}`);
     return Number(row?.ms ?? 0);
   }
 }
