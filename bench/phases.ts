@@ -21,7 +21,7 @@ import { previousWeek, toInstant } from '../src/reports/period.ts';
 import type { WeeklyResults } from '../src/reports/weekly-report.ts';
 import { parseWeek } from '../src/reports/period.ts';
 import { baselineReportSql, normalizeBaseline, normalizeOurs } from './baseline.ts';
-import { SelectionEngine, deriveState, selectionEngine, stateTable } from '../src/sources/installation-state.ts';
+import { SelectionEngine, deriveState, lastTable, selectionEngine, stateTable } from '../src/sources/installation-state.ts';
 import { selectionFingerprint } from '../src/sources/selection-fingerprint.ts';
 import { lastWeeksFiles } from './history-data.ts';
 import { boundHistory } from '../src/engine/horizon.ts';
@@ -203,6 +203,10 @@ async function main(): Promise<void> {
     const { engine, store, files } = await openHistory();
     const byPath = [...files].sort((a, b) => (a.path < b.path ? -1 : 1));
     const parent = await store.select(await store.load(byPath.slice(0, -7)));
+    // As this version derives it (a state kept by an earlier version lacks the last-event table).
+    if (!(await engine.hasTable(lastTable(stateTable(parent.database, 'connect.'))))) {
+      await engine.exec(`DROP TABLE IF EXISTS ${stateTable(parent.database, 'connect.')}`);
+    }
     await deriveState(engine, parent.database, 'connect.', silentLogger);
     await selectionFingerprint(engine, parent.database)(0);
     const child = await store.select(await store.load(files));

@@ -15,7 +15,7 @@ import { mulberry32 } from './helpers/random.ts';
 import { everyEventOf, openStore, selectExports } from './helpers/selection.ts';
 import { ChdbEngine } from '../src/engine/chdb-engine.ts';
 import { EventStore, type Selection } from '../src/sources/event-store.ts';
-import { deriveState, selectionEngine, stateTable } from '../src/sources/installation-state.ts';
+import { deriveState, lastTable, selectionEngine, stateTable } from '../src/sources/installation-state.ts';
 import { selectionFingerprint } from '../src/sources/selection-fingerprint.ts';
 import { collectWeeklyResults } from '../src/jobs/weekly-report.ts';
 import { loadCatalog } from '../src/config/catalog.ts';
@@ -51,7 +51,7 @@ function event(id: string, week: number): TestEvent {
 let dir: string;
 let engine: ChdbEngine;
 let store: EventStore;
-const files: Record<string, TestEvent[]> = { 'a.jsonl': [], 'b.jsonl': [], 'dup.jsonl': [] };
+const files: Record<string, TestEvent[]> = { 'a.jsonl': [], 'b.jsonl': [], 'dup.jsonl': [], 'c.jsonl': [] };
 
 beforeAll(async () => {
   dir = await tempDir('cm-incr-');
@@ -60,6 +60,13 @@ beforeAll(async () => {
   for (let i = 0; i < 40; i++) for (let w = Math.floor(rnd() * 6); w < 12; w += 1 + Math.floor(rnd() * 3)) files['a.jsonl']!.push(event(`inst-${i}`, w));
   for (let i = 0; i < 50; i++) for (let w = 12; w < 16; w += 1 + Math.floor(rnd() * 2)) files['b.jsonl']!.push(event(`inst-${i}`, w));
   for (let i = 0; i < 8; i++) for (let k = 0; k < 3; k++) files['b.jsonl']!.push(event(`inst-${i}`, 2 + Math.floor(rnd() * 9)));
+  // Installations only in a (none of b's events), on darwin every week: their only OS state event is
+  // the first. c brings, for each, a linux event in week 6 (late: a has later ones, which that makes
+  // a change-point back to darwin) and one in week 16. Their last time in a+b is in a's week 11,
+  // which a+b's derivation (from a's state events only, for them) must have kept.
+  const darwin = (id: string, week: number): TestEvent => ({ event: 'connect.cluster.login', distinct_id: id, timestamp: moment(week), properties: { 'connect.os': 'darwin' } });
+  for (let i = 100; i < 110; i++) for (let w = 0; w < 12; w++) files['a.jsonl']!.push(darwin(`inst-${i}`, w));
+  for (let i = 100; i < 110; i++) files['c.jsonl']!.push({ ...darwin(`inst-${i}`, 6), properties: { 'connect.os': 'linux' } }, event(`inst-${i}`, 16));
   files['a.jsonl'] = files['a.jsonl']!.map((e, i) => ({ ...e, uuid: `aaaaaaaa-0000-4000-8000-${String(i + 1).padStart(12, '0')}` }));
   files['dup.jsonl'] = [...files['a.jsonl']!.filter((_, i) => i % 17 === 0).map((e) => ({ ...e, properties: { ...e.properties, copy: true } })), event('inst-99', 13)];
   for (const [name, events] of Object.entries(files)) await writeExport(join(dir, 'events', name), events);
@@ -119,6 +126,40 @@ describe('a selection grown from last Monday\'s derives from it, and equals a de
     const fingerprint = selectionFingerprint(engine, child.database);
     const grown = { state: await stateUuids(child), fingerprints: await Promise.all(INSTANTS.map(fingerprint)) };
     expect(await fromEveryEvent(child, parent)).toEqual(grown);
+  }, 120_000);
+
+  it('a parent whose state was kept without its last-event table (derived by an earlier version): the same', async () => {
+    const parent = await select('a.jsonl');
+    await deriveState(engine, parent.database, PREFIX, silentLogger);
+    await selectionFingerprint(engine, parent.database)(INSTANTS[0]!);
+    await engine.exec(`DROP TABLE IF EXISTS ${lastTable(stateTable(parent.database, PREFIX))}`);
+    const child = await select('a.jsonl', 'b.jsonl');
+    await engine.exec(`DROP TABLE IF EXISTS ${stateTable(child.database, PREFIX)}`);
+    const logger = memoryLogger();
+    await deriveState(engine, child.database, PREFIX, logger);
+    expect(String(logger.records.find((r) => r.msg === 'derived installation state')?.fields?.from)).toContain(parent.database);
+    const grown = await stateUuids(child);
+    expect((await fromEveryEvent(child, parent)).state).toEqual(grown);
+  }, 120_000);
+
+  it('three Mondays: a selection grown from one that was itself grown (its last event times kept)', async () => {
+    const first = await select('a.jsonl');
+    await deriveState(engine, first.database, PREFIX, silentLogger);
+    await selectionFingerprint(engine, first.database)(INSTANTS[0]!);
+    const second = await select('a.jsonl', 'b.jsonl');
+    await engine.exec(`DROP TABLE IF EXISTS ${stateTable(second.database, PREFIX)}`);
+    await deriveState(engine, second.database, PREFIX, silentLogger);
+    await selectionFingerprint(engine, second.database)(INSTANTS[0]!);
+    const third = await select('a.jsonl', 'b.jsonl', 'c.jsonl');
+    await engine.exec(`DROP TABLE IF EXISTS ${stateTable(third.database, PREFIX)}`);
+    const logger = memoryLogger();
+    await deriveState(engine, third.database, PREFIX, logger);
+    expect(String(logger.records.find((r) => r.msg === 'derived installation state')?.fields?.from)).toContain(second.database);
+    const grown = await stateUuids(third);
+    // From every event: no selection of a subset of its files may serve as a parent.
+    await engine.exec(`DROP TABLE IF EXISTS ${stateTable(first.database, PREFIX)}`);
+    await engine.exec(`DROP TABLE IF EXISTS ${first.database}.event_fingerprints`);
+    expect((await fromEveryEvent(third, second)).state).toEqual(grown);
   }, 120_000);
 
   it('derived in many passes (installations split by a hash of their id), the same state events as in one', async () => {

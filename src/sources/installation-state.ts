@@ -44,6 +44,13 @@ const EVENTS_PER_PASS = 2_000_000;
  */
 const LOOK_BACK_MS = 8 * 86_400_000;
 
+/**
+ * Each installation's last event time, beside the state (`last_event_<hash>`): a new selection's
+ * derivation finds the installations with late events from it instead of reading every old event
+ * (1.1 s at 104 weeks of history).
+ */
+export const lastTable = (state: string) => state.replace('.state_', '.last_event_');
+
 /** The table of state events for one prefix, in the selection's database. */
 export function stateTable(database: string, prefix: string): string {
   return `${database}.state_${createHash('sha256').update(prefix).digest('hex').slice(0, 12)}`;
@@ -74,18 +81,24 @@ export async function deriveState(
   const started = Date.now();
   const parent = await findParentSelection(engine, database, (candidate) => engine.hasTable(stateTable(candidate, prefix)));
   let source = `${database}.events`;
+  let parentLast: string | undefined;
   const input = `${table}_input`;
   const late = `${table}_late`;
   if (parent) {
     const newEvents = `${database}.events WHERE file_id NOT IN {parent_files:Array(String)}`;
+    parentLast = lastTable(stateTable(parent.database, prefix));
+    // A parent derived before the last-event table was kept: its events' last times, read once.
+    if (!(await engine.hasTable(parentLast))) parentLast = undefined;
+    const lastOld = parentLast
+      ? `SELECT distinct_id, last AS last_old FROM ${parentLast}`
+      : `SELECT distinct_id, max(timestamp) AS last_old FROM ${parent.database}.events
+           WHERE distinct_id IN (SELECT distinct_id FROM ${newEvents})
+           GROUP BY distinct_id`;
     await engine.exec(`DROP TABLE IF EXISTS ${late}`);
     await engine.exec(
       `CREATE TABLE ${late} ENGINE = Memory AS
        SELECT distinct_id FROM (SELECT distinct_id, min(timestamp) AS first_new FROM ${newEvents} GROUP BY distinct_id) AS n
-       INNER JOIN (
-           SELECT distinct_id, max(timestamp) AS last_old FROM ${parent.database}.events
-           WHERE distinct_id IN (SELECT distinct_id FROM ${newEvents})
-           GROUP BY distinct_id) AS o USING (distinct_id)
+       INNER JOIN (${lastOld}) AS o USING (distinct_id)
        WHERE first_new <= last_old`,
       { parent_files: parent.files },
     );
@@ -102,7 +115,7 @@ export async function deriveState(
     );
     source = input;
   }
-  const events = await deriveFrom(engine, source, table, prefix, options.eventsPerPass ?? EVENTS_PER_PASS);
+  const events = await deriveFrom(engine, source, table, prefix, options.eventsPerPass ?? EVENTS_PER_PASS, parentLast);
   await engine.exec(`DROP TABLE IF EXISTS ${input}`);
   await engine.exec(`DROP TABLE IF EXISTS ${late}`);
   const [kept] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${table}`);
@@ -116,7 +129,14 @@ export async function deriveState(
 }
 
 /** The state events of the events in `source` (a table) into `table`; returns how many events were read. */
-async function deriveFrom(engine: ChdbEngine, source: string, table: string, prefix: string, eventsPerPass: number): Promise<number> {
+async function deriveFrom(
+  engine: ChdbEngine,
+  source: string,
+  table: string,
+  prefix: string,
+  eventsPerPass: number,
+  parentLast: string | undefined,
+): Promise<number> {
   const building = `${table}_building`;
   const facts = `${table}_facts`;
   await engine.exec(`DROP TABLE IF EXISTS ${building}`);
@@ -175,6 +195,22 @@ async function deriveFrom(engine: ChdbEngine, source: string, table: string, pre
      SELECT ${EVENTS_COLUMN_NAMES} FROM ${source} WHERE cityHash64(uuid) IN (SELECT h FROM ${hashes})`,
   );
   await engine.exec(`DROP TABLE ${hashes}`);
+  // Each installation's last event time. `source` holds every event of the installations it
+  // derives in full, and for the others (from a parent) only their state events and new events:
+  // their last time is the later of the parent's and the new events'. Made before the state is
+  // renamed into place, so a state made by this code always has it.
+  const last = lastTable(table);
+  await engine.exec(`DROP TABLE IF EXISTS ${last}_building`);
+  await engine.exec(
+    `CREATE TABLE ${last}_building ENGINE = MergeTree ORDER BY distinct_id AS
+     SELECT distinct_id, max(t) AS last FROM (
+         SELECT distinct_id, max(timestamp) AS t FROM ${facts} GROUP BY id, distinct_id` +
+      (parentLast ? `\n         UNION ALL\n         SELECT distinct_id, last AS t FROM ${parentLast}` : '') +
+      `)
+     GROUP BY distinct_id`,
+  );
+  await engine.exec(`DROP TABLE IF EXISTS ${last}`);
+  await engine.exec(`RENAME TABLE ${last}_building TO ${last}`);
   await engine.exec(`DROP TABLE ${facts}`);
   await engine.exec(`RENAME TABLE ${building} TO ${table}`);
   return Number(total?.n ?? 0);
