@@ -4,13 +4,13 @@
  * Prints one JSON line: { phase, seconds[], cpuSeconds? (load phases: CPU of every thread, which on
  * a shared machine depends much less on the neighbours than seconds do), maxRssMb, check? }.
  */
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChdbEngine } from '../src/engine/chdb-engine.ts';
 import { EventStore } from '../src/sources/event-store.ts';
 import { discoverFiles } from '../src/sources/discover.ts';
 import { EXPORT_KINDS, exportFormatOf } from '../src/sources/posthog-export.ts';
-import { silentLogger } from '../src/lib/logger.ts';
+import { memoryLogger, silentLogger } from '../src/lib/logger.ts';
 import { loadCatalog, catalogArrays } from '../src/config/catalog.ts';
 import { DEFAULT_CATALOG, DEFAULT_CLUSTER_SHARE, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
 import { loadTrackingPlan } from '../src/config/tracking-plan.ts';
@@ -166,7 +166,13 @@ async function main(): Promise<void> {
     // Not measured as the report: load the last N weeks' files, make the selection, derive its state
     // (what the first report over a new selection does once), and a stand-in-shaped copy for rows read.
     const { engine, store, files } = await openHistory();
-    const [loadS, loaded] = await timed(() => store.load(files));
+    // Loaded as Mondays load them: the newest week's files in a load of their own (a partition the
+    // new selection attaches beside last Monday's: history-monday).
+    const byPath = [...files].sort((a, b) => (a.path < b.path ? -1 : 1));
+    const [loadS, loaded] = await timed(async () => {
+      await store.load(byPath.slice(0, -7));
+      return store.load(files);
+    });
     const [selectS, selection] = await timed(() => store.select(loaded));
     const [stateS] = await timed(() => deriveState(engine, selection.database, 'connect.', silentLogger));
     // Last Monday's report (the week before), over this selection, with nothing kept yet: it keeps its
@@ -200,16 +206,35 @@ async function main(): Promise<void> {
     // their state and fingerprints (not measured: last Monday's run made them); then this Monday's
     // selection (the prepared one) has its state and fingerprints derived from them, and, to compare,
     // from every event (the parent's tables dropped). Both ways must give the same tables.
-    const { engine, store, files } = await openHistory();
+    // This Monday's selection is made again, grown from last Monday's (measured; it must hold the
+    // same events as the prepared one, made from every file).
+    const manifestPath = join(storeDir, 'events-manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { selections: Record<string, { database: string; files: string[]; events: number }> };
+    const [fullKey, full] = Object.entries(manifest.selections).sort((a, b) => b[1].files.length - a[1].files.length)[0]!;
+    const { engine, store: plain, files } = await openHistory();
     const byPath = [...files].sort((a, b) => (a.path < b.path ? -1 : 1));
-    const parent = await store.select(await store.load(byPath.slice(0, -7)));
+    const parent = await plain.select(await plain.load(byPath.slice(0, -7)));
+    if (parent.database !== full.database) {
+      await engine.exec(`DROP DATABASE IF EXISTS ${full.database}`);
+      await engine.exec(`DROP DATABASE IF EXISTS ${full.database}_window`);
+      const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as typeof manifest;
+      delete m.selections[fullKey];
+      writeFileSync(manifestPath, JSON.stringify(m, null, 1));
+    }
+    const grownLog = memoryLogger();
+    const store = new EventStore(engine, storeDir, grownLog);
+    await store.init();
+    const loadedAll = await store.load(files);
     // As this version derives it (a state kept by an earlier version lacks the last-event table).
     if (!(await engine.hasTable(lastTable(stateTable(parent.database, 'connect.'))))) {
       await engine.exec(`DROP TABLE IF EXISTS ${stateTable(parent.database, 'connect.')}`);
     }
     await deriveState(engine, parent.database, 'connect.', silentLogger);
     await selectionFingerprint(engine, parent.database)(0);
-    const child = await store.select(await store.load(files));
+    const [selectS, child] = await timed(() => store.select(loadedAll));
+    const cpuSelect = cpuSeconds;
+    if (child.events !== full.events) throw new Error(`history-monday: the grown selection holds ${child.events} events, the one made from every file ${full.events}`);
+    if (!grownLog.records.some((r) => r.msg === 'selection grown from a kept one')) throw new Error('history-monday: the selection was not grown from last Monday\'s (files loaded in one load?)');
     const drop = async (db: string) => {
       await engine.exec(`DROP TABLE IF EXISTS ${stateTable(db, 'connect.')}`);
       await engine.exec(`DROP TABLE IF EXISTS ${db}.event_fingerprints`);
@@ -232,8 +257,8 @@ async function main(): Promise<void> {
     const cpuAll = cpuSeconds;
     for (const t of parentTables) await engine.exec(`RENAME TABLE ${t}_aside TO ${t}`);
     if (fpParent !== fpAll || stateParent !== (await tables())) throw new Error('history-monday: the state or fingerprints derived from last Monday differ from those from every event');
-    out.seconds = [fromParent, fromAll];
-    out.cpu = [cpuParent, cpuAll];
+    out.seconds = [fromParent, fromAll, selectS];
+    out.cpu = [cpuParent, cpuAll, cpuSelect];
     out.events = child.events;
     engine.close();
   } else if (phase === 'history-report') {

@@ -316,10 +316,46 @@ export class EventStore {
    */
   private async fillSelection(database: string, files: LoadedFile[], ids: string[]): Promise<void> {
     await this.engine.exec(`CREATE TABLE ${database}.events AS store.raw_events`);
-    for (const loadId of [...new Set(files.map((f) => f.loadId))].sort()) {
-      await this.engine.exec(`ALTER TABLE ${database}.events ATTACH PARTITION ${sqlString(loadId)} FROM store.raw_events`);
+    const parent = await this.parentSelection(ids);
+    const loads = [...new Set(files.map((f) => f.loadId))].sort();
+    if (!parent) {
+      for (const loadId of loads) {
+        await this.engine.exec(`ALTER TABLE ${database}.events ATTACH PARTITION ${sqlString(loadId)} FROM store.raw_events`);
+      }
+      await hideUnusable(this.engine, `${database}.events`, ids);
+      return;
     }
-    await hideUnusable(this.engine, `${database}.events`, ids);
+    // Grown from a kept selection (last Monday's): its loads' parts come with what it hides.
+    for (const loadId of loads.filter((l) => parent.loads.has(l))) {
+      await this.engine.exec(`ALTER TABLE ${database}.events ATTACH PARTITION ${sqlString(loadId)} FROM ${parent.database}.events`);
+    }
+    await fillGrownSelection(this.engine, `${database}.events`, ids, loads.filter((l) => !parent.loads.has(l)));
+    this.logger.debug('selection grown from a kept one', { selection: database, from: parent.database });
+  }
+
+  /**
+   * A kept selection this one can grow from (src/sources/parent-selection.ts does the same for
+   * derived state): every file of it selected here, and in each of its loads no file selected
+   * here that it does not hold (its parts hide exactly what this selection must hide from them:
+   * other files' rows, rejected records, and later copies of a uuid among its files, the same
+   * copies as here, since file-id order among its files is the same). The one with most files.
+   */
+  private async parentSelection(ids: string[]): Promise<{ database: string; loads: Set<string> } | undefined> {
+    const wanted = new Set(ids);
+    const byLoad = new Map<string, string[]>();
+    for (const f of Object.values(this.manifest.files)) byLoad.set(f.loadId, [...(byLoad.get(f.loadId) ?? []), f.id]);
+    let best: { database: string; loads: Set<string>; files: number } | undefined;
+    for (const s of Object.values(this.manifest.selections)) {
+      if (s.files.length >= ids.length || !s.files.every((id) => wanted.has(id))) continue;
+      const held = new Set(s.files);
+      const loads = new Set(s.files.map((id) => this.manifest.files[id]?.loadId ?? ''));
+      if (loads.has('')) continue;
+      if (![...loads].every((l) => (byLoad.get(l) ?? []).every((id) => held.has(id) || !wanted.has(id)))) continue;
+      if (best && best.files >= s.files.length) continue;
+      if (!(await this.engine.hasTable(`${s.database}.events`))) continue;
+      best = { database: s.database, loads, files: s.files.length };
+    }
+    return best;
   }
 
   private async dropOldSelections(keep: string): Promise<void> {
@@ -401,6 +437,52 @@ export async function hideUnusable(engine: SqlExecutor, table: string, ids: stri
      WHERE reject != '' OR file_id NOT IN {ids:Array(String)} OR (${FILE_INDEX('file_id')}, line) IN (SELECT file_index, line FROM ${later})`,
     { ids },
   );
+  await engine.exec(`DROP TABLE ${later}`);
+}
+
+/**
+ * hideUnusable for a selection grown from a kept one (EventStore.fillSelection). The kept
+ * selection's parts are attached with what they hide; the new loads' usable records are copied in
+ * (a few per Monday), except the later copies of a uuid: among all its visible copies, old and new,
+ * every one after the first in (file id, line) order. When a new file sorts before an old one, the
+ * old copy is the later one and is hidden in its partition (a DELETE, which waits seconds for the
+ * engine's background pool: 3-6 s at 104 weeks, so never run when nothing is to be hidden). At 104
+ * weeks of history (10.7M events, 116k new): 0.95-1.06 s (1.5 CPU s) against 5.4 s from every file;
+ * the same 10,689,423 events and 53,169 duplicates.
+ */
+export async function fillGrownSelection(engine: SqlExecutor, table: string, ids: string[], newLoads: string[]): Promise<void> {
+  const usable = "reject = '' AND file_id IN {ids:Array(String)}";
+  const fresh = `store.raw_events WHERE load_id IN {new_loads:Array(String)} AND ${usable}`;
+  const later = `${table}_later_copies`;
+  await engine.exec(`DROP TABLE IF EXISTS ${later}`);
+  await engine.exec(
+    `CREATE TABLE ${later} ENGINE = Memory AS
+     SELECT ${FILE_INDEX('copy.1')} AS file_index, copy.2 AS line, copy.3 AS load_id FROM (
+       SELECT arraySlice(arraySort(groupArray((file_id, line, load_id))), 2) AS later
+       FROM (
+           SELECT uuid, file_id, line, load_id FROM ${table}
+           WHERE ${usable} AND cityHash64(uuid) IN (SELECT cityHash64(uuid) FROM ${fresh})
+           UNION ALL
+           SELECT uuid, file_id, line, load_id FROM ${fresh})
+       GROUP BY uuid
+       HAVING count() > 1)
+     ARRAY JOIN later AS copy`,
+    { ids, new_loads: newLoads },
+  );
+  await engine.exec(
+    `INSERT INTO ${table}
+     SELECT * FROM ${fresh}
+         AND (${FILE_INDEX('file_id')}, line) NOT IN (SELECT file_index, line FROM ${later} WHERE load_id IN {new_loads:Array(String)})`,
+    { ids, new_loads: newLoads },
+  );
+  const old = await engine.objects<{ load_id: string }>(`SELECT DISTINCT load_id FROM ${later} WHERE load_id NOT IN {new_loads:Array(String)}`, { new_loads: newLoads });
+  for (const { load_id: loadId } of old) {
+    await engine.exec(
+      `DELETE FROM ${table} IN PARTITION ${sqlString(loadId)}
+       WHERE (${FILE_INDEX('file_id')}, line) IN (SELECT file_index, line FROM ${later} WHERE load_id = {load:String})`,
+      { ids, load: loadId },
+    );
+  }
   await engine.exec(`DROP TABLE ${later}`);
 }
 
