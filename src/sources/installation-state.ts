@@ -97,20 +97,27 @@ export async function deriveState(
     await engine.exec(`DROP TABLE IF EXISTS ${late}`);
     await engine.exec(
       `CREATE TABLE ${late} ENGINE = Memory AS
-       SELECT distinct_id FROM (SELECT distinct_id, min(timestamp) AS first_new FROM ${newEvents} GROUP BY distinct_id) AS n
+       SELECT distinct_id, first_new FROM (SELECT distinct_id, min(timestamp) AS first_new FROM ${newEvents} GROUP BY distinct_id) AS n
        INNER JOIN (${lastOld}) AS o USING (distinct_id)
        WHERE first_new <= last_old`,
       { parent_files: parent.files },
     );
     await engine.exec(`DROP TABLE IF EXISTS ${input}`);
     await engine.exec(`CREATE TABLE ${input} (${EVENTS_COLUMNS}) ENGINE = MergeTree ORDER BY (event, timestamp)`);
+    // A late installation's old events before its first new one (T) keep their part in its state:
+    // whether one is a change-point depends only on the carriers before it, and its first events
+    // are kept either way. So it is derived from its state events before T plus its old events from
+    // T on (read by time: late events are mostly days late, so few of its old events are read).
+    const from = `transform(distinct_id, (SELECT groupArray(distinct_id) FROM ${late}), (SELECT groupArray(first_new) FROM ${late}),
+                           toDateTime64('2299-12-31 00:00:00', 6, 'UTC'))`;
     await engine.exec(
       `INSERT INTO ${input}
-       SELECT ${EVENTS_COLUMN_NAMES} FROM ${stateTable(parent.database, prefix)} WHERE distinct_id NOT IN (SELECT distinct_id FROM ${late})
+       SELECT ${EVENTS_COLUMN_NAMES} FROM ${stateTable(parent.database, prefix)} WHERE timestamp < ${from}
        UNION ALL
        SELECT ${EVENTS_COLUMN_NAMES} FROM ${newEvents}
        UNION ALL
-       SELECT ${EVENTS_COLUMN_NAMES} FROM ${parent.database}.events WHERE distinct_id IN (SELECT distinct_id FROM ${late})`,
+       SELECT ${EVENTS_COLUMN_NAMES} FROM ${parent.database}.events
+       WHERE timestamp >= (SELECT min(first_new) FROM ${late}) AND timestamp >= ${from}`,
       { parent_files: parent.files },
     );
     source = input;
