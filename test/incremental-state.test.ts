@@ -128,7 +128,7 @@ describe('a selection grown from last Monday\'s derives from it, and equals a de
     expect(await fromEveryEvent(child, parent)).toEqual(grown);
   }, 120_000);
 
-  it('a parent whose state was kept without its last-event table (derived by an earlier version): the same', async () => {
+  it('a parent whose state was kept without its last-event table (derived by an earlier version): the same state, and the child keeps every installation\'s last time', async () => {
     const parent = await select('a.jsonl');
     await deriveState(engine, parent.database, PREFIX, silentLogger);
     await selectionFingerprint(engine, parent.database)(INSTANTS[0]!);
@@ -139,6 +139,13 @@ describe('a selection grown from last Monday\'s derives from it, and equals a de
     await deriveState(engine, child.database, PREFIX, logger);
     expect(String(logger.records.find((r) => r.msg === 'derived installation state')?.fields?.from)).toContain(parent.database);
     const grown = await stateUuids(child);
+    // The child's own last-event times hold every installation: equal to a plain max per installation.
+    const lastTimes = async (table: string) =>
+      (await engine.objects<{ k: string }>(`SELECT concat(distinct_id, ' ', toString(last)) AS k FROM ${table} ORDER BY k`)).map((r) => r.k);
+    const plain = (await engine.objects<{ k: string }>(
+      `SELECT concat(distinct_id, ' ', toString(max(timestamp))) AS k FROM ${child.database}.events GROUP BY distinct_id ORDER BY k`,
+    )).map((r) => r.k);
+    expect(await lastTimes(lastTable(stateTable(child.database, PREFIX)))).toEqual(plain);
     expect((await fromEveryEvent(child, parent)).state).toEqual(grown);
   }, 120_000);
 

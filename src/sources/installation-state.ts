@@ -87,13 +87,17 @@ export async function deriveState(
   if (parent) {
     const newEvents = `${database}.events WHERE file_id NOT IN {parent_files:Array(String)}`;
     parentLast = lastTable(stateTable(parent.database, prefix));
-    // A parent derived before the last-event table was kept: its events' last times, read once.
-    if (!(await engine.hasTable(parentLast))) parentLast = undefined;
-    const lastOld = parentLast
-      ? `SELECT distinct_id, last AS last_old FROM ${parentLast}`
-      : `SELECT distinct_id, max(timestamp) AS last_old FROM ${parent.database}.events
-           WHERE distinct_id IN (SELECT distinct_id FROM ${newEvents})
-           GROUP BY distinct_id`;
+    // A parent whose state an earlier version derived has no last-event table: made once from its
+    // events (this selection's own table is built from it, so it must hold every installation).
+    if (!(await engine.hasTable(parentLast))) {
+      await engine.exec(`DROP TABLE IF EXISTS ${parentLast}_building`);
+      await engine.exec(
+        `CREATE TABLE ${parentLast}_building ENGINE = MergeTree ORDER BY distinct_id AS
+         SELECT distinct_id, max(timestamp) AS last FROM ${parent.database}.events GROUP BY distinct_id`,
+      );
+      await engine.exec(`RENAME TABLE ${parentLast}_building TO ${parentLast}`);
+    }
+    const lastOld = `SELECT distinct_id, last AS last_old FROM ${parentLast}`;
     await engine.exec(`DROP TABLE IF EXISTS ${late}`);
     await engine.exec(
       `CREATE TABLE ${late} ENGINE = Memory AS
