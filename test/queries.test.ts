@@ -191,13 +191,14 @@ describe('every query on the embedded engine', () => {
     ]);
     // The plan's checks are tested in test/tracking-plan.test.ts; here: every event of the period is counted once.
     expect(rows.filter((r) => r.kind === 'event').reduce((s, r) => s + r.events, 0)).toBe(5);
-    // Checking only the second week: first days and events still over the look-back, installations
-    // over the checked week (protocol.use: a on Nov 17; d's Nov 10 event is before it).
+    // Checking only the second week: first days and events still over the look-back; installations
+    // over the checked week, and only for names first seen in it (protocol.use was sent on Nov 10, so
+    // its installations are not counted: 0, though a sent it on Nov 17).
     const checked = await runQuery(engine, queries.tracking_plan, { ...params, check_from: '2026-11-16 00:00:00.000000' });
     expect(checked.filter((r) => r.kind === 'first_seen').map((r) => ({ event: r.event, first_seen: r.first_seen, users: r.users, events: r.events }))).toEqual([
       { event: 'connect.cluster.login', first_seen: '2026-11-16', users: 1, events: 1 },
       { event: 'connect.protcol.run', first_seen: '2026-11-16', users: 1, events: 1 },
-      { event: 'connect.protocol.use', first_seen: '2026-11-10', users: 1, events: 2 },
+      { event: 'connect.protocol.use', first_seen: '2026-11-10', users: 0, events: 2 },
       { event: 'connect.vnet.start', first_seen: '2026-11-18', users: 1, events: 1 },
     ]);
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
+import { inBucket } from '../engine/split.ts';
 
 export default defineQuery({
   id: 'active_users_daily',
@@ -29,7 +30,7 @@ FROM events
 WHERE startsWith(event, {prefix})
     AND timestamp >= toDateTime64({from}, 6, 'UTC')
     AND timestamp < toDateTime64({to}, 6, 'UTC')
-    AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
+    AND ${inBucket()}
 GROUP BY day
 ORDER BY day`,
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
+import { inBucket } from '../engine/split.ts';
 
 export default defineQuery({
   id: 'connect_share',
@@ -43,7 +44,7 @@ FROM (
             AND timestamp >= toDateTime64({from}, 6, 'UTC')
             AND timestamp < toDateTime64({to}, 6, 'UTC')
             AND JSONExtractString(properties, {user_property}) != ''
-            AND cityHash64(JSONExtractString(properties, {user_property})) % {user_buckets} = {user_bucket}
+            AND ${inBucket('JSONExtractString(properties, {user_property})')}
         GROUP BY week, user
     )
     WHERE on_cluster

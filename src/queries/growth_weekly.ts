@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
+import { inBucket } from '../engine/split.ts';
 import { EVENT_OS, osClass } from '../engine/event-fields.ts';
 
 const COHORT_LAGS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
@@ -135,7 +136,7 @@ FROM (
                         FROM events
                         WHERE timestamp >= toDateTime64({history_from}, 6, 'UTC')
                             AND timestamp < toDateTime64({to}, 6, 'UTC')
-                            AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
+                            AND ${inBucket()}
                     )
                     GROUP BY distinct_id, week
                 )

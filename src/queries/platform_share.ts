@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
+import { inBucket } from '../engine/split.ts';
 import { EVENT_OS, WEEK_OR_BEFORE, osClass } from '../engine/event-fields.ts';
 
 export default defineQuery({
@@ -25,8 +26,11 @@ export default defineQuery({
   // Monday before the period) that holds everything before the period. Event property connect.os,
   // then os (draft name), then the same two person properties stored on the event. Values are matched
   // exactly as sent (Connect sends process.platform: darwin, win32, linux); unlike protocols, the
-  // definition does not lower-case them. Before the period only OS-carrying events of installations
-  // active in it matter (on the embedded engine, served from the store's derived state).
+  // definition does not lower-case them. Before the period only OS-carrying events matter (on the
+  // embedded engine, served from the store's derived state). Installations not active in the period
+  // get rows too, which \`WHERE active\` drops: restricting the events to the active ones beforehand
+  // (distinct_id IN a subquery over the period) read the period twice and hashed every id twice, 4 of
+  // 8 CPU s at 10M events (issue 13), to save grouping a few more installations.
   sql: `
 SELECT
     week,
@@ -53,12 +57,7 @@ FROM (
             FROM events
             WHERE timestamp >= toDateTime64({history_from}, 6, 'UTC')
                 AND timestamp < toDateTime64({to}, 6, 'UTC')
-                AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
-                AND distinct_id IN (
-                    SELECT distinct_id FROM events
-                    WHERE startsWith(event, {prefix})
-                        AND timestamp >= toDateTime64({from}, 6, 'UTC')
-                        AND timestamp < toDateTime64({to}, 6, 'UTC'))
+                AND ${inBucket()}
         )
         GROUP BY distinct_id, week
     )

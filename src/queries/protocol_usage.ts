@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
+import { inBucket } from '../engine/split.ts';
 
 export default defineQuery({
   id: 'protocol_usage',
@@ -34,7 +35,7 @@ FROM (
     WHERE event IN {protocol_events}
         AND timestamp >= toDateTime64({from}, 6, 'UTC')
         AND timestamp < toDateTime64({to}, 6, 'UTC')
-        AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
+        AND ${inBucket()}
 )
 GROUP BY week, protocol
 ORDER BY week, protocol`,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
+import { inBucket } from '../engine/split.ts';
 import { EVENT_VERSION, WEEK_OR_BEFORE } from '../engine/event-fields.ts';
 
 export default defineQuery({
@@ -80,7 +81,7 @@ FROM (
                         FROM events
                         WHERE timestamp >= toDateTime64({history_from}, 6, 'UTC')
                             AND timestamp < toDateTime64({to}, 6, 'UTC')
-                            AND cityHash64(distinct_id) % {user_buckets} = {user_bucket}
+                            AND ${inBucket()}
                     )
                     GROUP BY distinct_id, week, event_version
                 )
