@@ -16,7 +16,7 @@ import { standardParams } from '../src/jobs/weekly-report.ts';
 import { loadCatalog } from '../src/config/catalog.ts';
 import { loadTrackingPlan, trackingPlanParams } from '../src/config/tracking-plan.ts';
 import { DEFAULT_CATALOG, DEFAULT_TRACKING_PLAN } from '../src/config/config.ts';
-import { tempDir, writeExport, type TestEvent } from './helpers/fixtures.ts';
+import { exportLine, tempDir, writeExport, type TestEvent } from './helpers/fixtures.ts';
 import { mulberry32 } from './helpers/random.ts';
 import { everyEventOf, openStore, selectExports } from './helpers/selection.ts';
 import type { Selection } from '../src/sources/event-store.ts';
@@ -156,5 +156,50 @@ describe('tracking_plan equals the definition on randomized awkward events', () 
       expect(want.some((line) => line.startsWith(`violation|`) && line.includes(`|${kind}|`)), kind).toBe(true);
     }
     expect(got).toEqual(want);
+  });
+});
+
+describe('tracking_plan: a property sent twice on one event', () => {
+  it('checks its first non-null value (JSON text with a repeated key; counted by hand)', async () => {
+    const dir = await tempDir();
+    const plan = await loadTrackingPlan(DEFAULT_TRACKING_PLAN);
+    const h = 'A'.repeat(43) + '=';
+    // connect.protocol is a string of ssh|db|kube|app|desktop on connect.protocol.use; the two
+    // anonymized required properties are valid HMACs on every event.
+    const line = (uuid: string, protocols: string) =>
+      exportLine({ uuid, event: 'connect.protocol.use', distinct_id: 'connect.11111111-1111-4111-8111-111111111111', timestamp: '2026-11-17T10:00:00Z', properties: { P: 1 } }).replace(
+        '{"P":1}',
+        `{"tp.cluster_name":"${h}","tp.user_name":"${h}",${protocols}}`,
+      );
+    await writeExport(join(dir, 'events', 'a.jsonl'), [
+      line('00000000-0000-4000-8000-000000000001', '"connect.protocol":"ssh","connect.protocol":5'), // first is fine: conforms
+      line('00000000-0000-4000-8000-000000000002', '"connect.protocol":null,"connect.protocol":"telnet"'), // first non-null: not allowed
+      line('00000000-0000-4000-8000-000000000003', '"connect.protocol":5,"connect.protocol":"ssh"'), // first is a number: wrong type
+    ]);
+    const engine = ChdbEngine.open(join(dir, 'data', 'clickhouse'));
+    try {
+      const store = await openStore(engine, join(dir, 'data'));
+      const selection = await selectExports(store, [join(dir, 'events')]);
+      const catalog = await loadCatalog(DEFAULT_CATALOG);
+      const params = {
+        ...standardParams({ catalog, eventPrefix: 'connect.', plan }, { from: '2026-11-16 00:00:00.000000', to: '2026-11-23 00:00:00.000000' }, 'UTC'),
+        check_from: '2026-11-16 00:00:00.000000',
+      };
+      const rows = await runQuery(everyEventOf(engine, () => selection), queries.tracking_plan, params);
+      expect(
+        rows
+          .filter((r) => r.kind !== 'first_seen')
+          .map((r) => [r.kind, r.event, r.violation, r.property, r.events, r.conforming, r.example].join('|'))
+          .sort(),
+      ).toEqual([
+        'event|connect.protocol.use|||3|1|00000000-0000-4000-8000-000000000001',
+        'property|connect.protocol.use|not_allowed_value|connect.protocol|1|0|00000000-0000-4000-8000-000000000002',
+        'property|connect.protocol.use|wrong_type|connect.protocol|1|0|00000000-0000-4000-8000-000000000003',
+        'violation|connect.protocol.use|not_allowed_value||1|0|00000000-0000-4000-8000-000000000002',
+        'violation|connect.protocol.use|wrong_type||1|0|00000000-0000-4000-8000-000000000003',
+      ]);
+    } finally {
+      engine.close();
+    }
   });
 });

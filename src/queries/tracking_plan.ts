@@ -11,7 +11,13 @@ import { inBucket } from '../engine/split.ts';
  * is found by a hash lookup of (plan event, name). Only a value whose text could be another JSON
  * type (true/false, an object or array: it starts with { or [, a number: only a number's
  * characters; MAYBE_NOT_STRING) has its type read exactly with JSONType; every other value is a string. A property sent twice on one event:
- * its first non-null value is checked.
+ * its first non-null value is checked (arrayEnumerateUniq numbers the occurrences of a position;
+ * PostHog's HogQL takes it with two arrays at least, so the positions are given twice).
+ *
+ * Each per-value step is one arrayMap over the event's values with its inputs passed as arrays, not
+ * captured from the row: a lambda copies every row value it captures once per array element (the
+ * check's first version built a (position, value, type) tuple per value, capturing the row's arrays,
+ * then checked those: 12-14 CPU s at 10M events against 10-11 now; the outputs are the same).
  *
  * The plan's positions are found through constant arrays built from the parameters (folded once
  * per query, never per event): ENTRY_KEYS[j] = prop_events[j] TAB prop_names[j] (names carry no
@@ -35,22 +41,17 @@ const ALTERNATE = `arrayMap((e, a) -> if(a = '', 0, indexOf(${ENTRY_KEYS}, conca
 const MAYBE_NOT_STRING = (v: string) =>
   `(${v} IN ('true', 'false') OR (${v} != '' AND (position('{[', substring(${v}, 1, 1)) > 0 OR match(${v}, '^-?[0-9][-+.eE0-9]*$'))))`;
 
-// In the check below, f is (position j in the prop_* arrays, the value as text, its JSON type).
-const J = 'tupleElement(f, 1)';
-const VALUE = 'tupleElement(f, 2)';
-const TYPE = 'tupleElement(f, 3)';
-
 /**
- * What is wrong with a property the event carries (not null) at position j of the plan
- * (src/config/tracking-plan.ts): another JSON type: wrong_type; a string outside its allowed
- * values: not_allowed_value; an anonymized string that is not an HMAC: not_anonymized; '' when it
- * conforms. Absent or null required ones are found from the positions (missing_required below).
- * Only what is wrong leaves the engine, never the value.
+ * What is wrong with a property the event carries (not null) at position `j` of the plan
+ * (src/config/tracking-plan.ts), given its value as text and its JSON type: another JSON type:
+ * wrong_type; a string outside its allowed values: not_allowed_value; an anonymized string that is
+ * not an HMAC: not_anonymized; '' when it conforms. Absent or null required ones are found from the
+ * positions (missing_required below). Only what is wrong leaves the engine, never the value.
  */
-const PROPERTY_VIOLATION = `multiIf(
-                            ${TYPE} != {prop_types}[${J}] AND NOT has(splitByChar('|', {prop_types}[${J}]), ${TYPE}), 'wrong_type',
-                            {prop_values}[${J}] != '' AND NOT has(splitByChar('|', {prop_values}[${J}]), ${VALUE}), 'not_allowed_value',
-                            {prop_anonymized}[${J}] != '' AND NOT match(${VALUE}, {hash_pattern}), 'not_anonymized',
+const PROPERTY_VIOLATION = (j: string, value: string, type: string) => `multiIf(
+                            ${type} != {prop_types}[${j}] AND NOT has(splitByChar('|', {prop_types}[${j}]), ${type}), 'wrong_type',
+                            {prop_values}[${j}] != '' AND NOT has(splitByChar('|', {prop_values}[${j}]), ${value}), 'not_allowed_value',
+                            {prop_anonymized}[${j}] != '' AND NOT match(${value}, {hash_pattern}), 'not_anonymized',
                             '')`;
 
 export default defineQuery({
@@ -153,8 +154,7 @@ FROM (
                     arrayMap(j -> tuple('missing_required', {prop_names}[j]),
                         arrayFilter(j -> {prop_required}[j] != '' AND NOT has(present, j) AND NOT has(present, ${ALTERNATE}[j]),
                             range(first, first + entries))),
-                    arrayFilter(p -> tupleElement(p, 1) != '',
-                        arrayMap(f -> tuple(${PROPERTY_VIOLATION}, {prop_names}[${J}]), found))) AS problems
+                    arrayFilter(p -> tupleElement(p, 1) != '', arrayMap((v, j) -> tuple(v, {prop_names}[j]), violations, kj))) AS problems
             FROM (
                 SELECT
                     event_uuid,
@@ -165,14 +165,13 @@ FROM (
                     ${FIRST} AS first,
                     ${COUNT} AS entries,
                     JSONExtractKeysAndValues(properties, 'String') AS kv,
-                    arrayMap(t -> transform(concat(key, ${SEP}, tupleElement(t, 1)), ${ENTRY_KEYS}, arrayEnumerate({prop_events}), 0), kv) AS kj,
-                    arrayFilter(t -> ${MAYBE_NOT_STRING('tupleElement(t, 2)')}, kv) AS unsure,
-                    arrayMap(t -> toString(JSONType(properties, tupleElement(t, 1))), unsure) AS unsure_types,
-                    arrayFilter(f -> tupleElement(f, 1) > 0,
-                        arrayMap((t, j, i) -> tuple(if(indexOf(kj, j) = i, j, 0), tupleElement(t, 2),
-                                                    if(${MAYBE_NOT_STRING('tupleElement(t, 2)')}, unsure_types[indexOf(unsure, t)], 'String')),
-                                 kv, kj, arrayEnumerate(kj))) AS found,
-                    arrayMap(f -> tupleElement(f, 1), found) AS present
+                    arrayMap(t -> transform(concat(key, ${SEP}, tupleElement(t, 1)), ${ENTRY_KEYS}, arrayEnumerate({prop_events}), 0), kv) AS kj_all,
+                    arrayMap((j, n) -> if(n = 1, j, 0), kj_all, arrayEnumerateUniq(kj_all, kj_all)) AS kj,
+                    arrayMap(t -> ${MAYBE_NOT_STRING('tupleElement(t, 2)')}, kv) AS maybe,
+                    arrayMap(t -> toString(JSONType(properties, tupleElement(t, 1))), arrayFilter((t, m) -> m, kv, maybe)) AS unsure_types,
+                    arrayMap((j, t, m, u) -> if(j = 0, '', ${PROPERTY_VIOLATION('j', 'tupleElement(t, 2)', "if(m, unsure_types[u], 'String')")}),
+                             kj, kv, maybe, arrayCumSum(maybe)) AS violations,
+                    arrayFilter(j -> j > 0, kj) AS present
                 FROM (
                     SELECT
                         toString(uuid) AS event_uuid,
