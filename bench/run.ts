@@ -145,13 +145,39 @@ async function main(): Promise<void> {
     for (const r of rows) process.stdout.write(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ') + '\n');
     return;
   }
-  const repBase = phase('report-baseline', join(work, 'ours'), events, reps);
-  const repOurs = phase('report-ours', join(work, 'ours'), events, reps);
-  const repCore = phase('report-core', join(work, 'ours'), events, reps);
-  const repState = phase('report-state', join(work, 'ours'), events, reps);
+  // One run of each measurement per round, the rounds one after another: a 2-core machine's
+  // neighbours change from minute to minute (the same report's CPU seconds moved by a third between
+  // runs minutes apart), so measuring all of one and then all of the next made the ratios measure the
+  // neighbours too; interleaved, every measurement sees each stretch of them.
+  const rounds: Array<Record<'base' | 'ours' | 'core' | 'state', PhaseResult>> = [];
+  for (let i = 0; i < reps; i++) {
+    rounds.push({
+      base: phase('report-baseline', join(work, 'ours'), events, 1),
+      ours: phase('report-ours', join(work, 'ours'), events, 1),
+      core: phase('report-core', join(work, 'ours'), events, 1),
+      state: phase('report-state', join(work, 'ours'), events, 1),
+    });
+  }
+  const merged = (key: 'base' | 'ours' | 'core' | 'state'): PhaseResult => {
+    const runs = rounds.map((r) => r[key]);
+    const derived = runs.flatMap((r) => (r.derived ? [r.derived] : []));
+    return {
+      phase: runs[0]!.phase,
+      seconds: runs.flatMap((r) => r.seconds),
+      cpu: runs.flatMap((r) => r.cpu ?? []),
+      maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
+      check: runs[runs.length - 1]!.check,
+      ...(derived.length ? { derived: [median(derived.map((d) => d[0])), median(derived.map((d) => d[1]))] as [number, number] } : {}),
+    };
+  };
+  const repBase = merged('base');
+  const repOurs = merged('ours');
+  const repCore = merged('core');
+  const repState = merged('state');
+  const roundRatios = (key: 'ours' | 'core' | 'state') => rounds.map((r) => (r[key].seconds[0]! / r.base.seconds[0]!).toFixed(2)).join(', ');
 
   const cpuOf = (r: PhaseResult) => (r.cpu?.length ? median(r.cpu) : undefined);
-  const agree = [repOurs, repCore, repState].every((r) => JSON.stringify(repBase.check) === JSON.stringify(r.check));
+  const agree = rounds.every((r) => [r.ours, r.core, r.state].every((x) => JSON.stringify(r.base.check) === JSON.stringify(x.check)));
   const [derivedS, derivedCpu] = repState.derived ?? [NaN, NaN];
   const rows: Array<[string, string, string, string, string, string]> = [
     ['measurement', 'connect-metrics', 'baseline', 'ratio', 'peak RSS ours', 'peak RSS baseline'],
@@ -191,8 +217,9 @@ async function main(): Promise<void> {
       `  the whole report also computes the 12-week look-backs, lifecycle, retention and versions, which the baseline does not\n` +
       `report results agree with the baseline: ${agree ? 'yes' : 'NO'}\n` +
       `Node heap after loading: ${loadOurs?.heapUsedMb ?? '(not loaded in this run)'} MB (the engine streams the files; Node holds none of them)\n` +
-      `the selection's state, derived once per selection before the last row: ${fmt(derivedS)} (${derivedCpu.toFixed(1)} CPU s)\n` +
-      `all runs of each: whole ${repOurs.seconds.map(fmt).join(', ')}; with state ${repState.seconds.map(fmt).join(', ')}; core ${repCore.seconds.map(fmt).join(', ')}; baseline ${repBase.seconds.map(fmt).join(', ')}\n` +
+      `the selection's state, derived once per selection before the last row (median of ${reps} derivations): ${fmt(derivedS)} (${derivedCpu.toFixed(1)} CPU s)\n` +
+      `ratio to the baseline of the same round (the measurements interleaved, round by round): whole ${roundRatios('ours')}; with state ${roundRatios('state')}; core ${roundRatios('core')}\n` +
+      `all runs of each, round by round: whole ${repOurs.seconds.map(fmt).join(', ')}; with state ${repState.seconds.map(fmt).join(', ')}; core ${repCore.seconds.map(fmt).join(', ')}; baseline ${repBase.seconds.map(fmt).join(', ')}\n` +
       `CPU seconds, every thread (median; less affected by neighbours on a shared machine): whole ${cpuOf(repOurs)?.toFixed(2)} s, with state ${cpuOf(repState)?.toFixed(2)} s, core ${cpuOf(repCore)?.toFixed(2)} s, baseline ${cpuOf(repBase)?.toFixed(2)} s; ` +
       `whole / baseline ${((cpuOf(repOurs) ?? NaN) / (cpuOf(repBase) ?? NaN)).toFixed(2)}, with state / baseline ${((cpuOf(repState) ?? NaN) / (cpuOf(repBase) ?? NaN)).toFixed(2)}, core / baseline ${((cpuOf(repCore) ?? NaN) / (cpuOf(repBase) ?? NaN)).toFixed(2)}\n`,
   );
