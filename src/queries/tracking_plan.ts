@@ -29,6 +29,12 @@ const ENTRY_KEYS = `arrayMap((e, n) -> concat(e, ${SEP}, n), {prop_events}, {pro
 const EVENT_KEYS = 'arrayDistinct({prop_events})';
 const FIRST = `transform(key, ${EVENT_KEYS}, arrayMap(e -> indexOf({prop_events}, e), ${EVENT_KEYS}), 0)`;
 const COUNT = `transform(key, ${EVENT_KEYS}, arrayMap(e -> countEqual({prop_events}, e), ${EVENT_KEYS}), 0)`;
+/**
+ * Whether each entry is required, as numbers: the event's required entries are picked from its own
+ * first (two or three of about seven), and only those are looked up among the present ones (a lambda
+ * copies the present positions once per element it runs over; 1 CPU s at 10M events).
+ */
+const REQUIRED = `arrayMap(r -> r != '', {prop_required})`;
 /** Position of each entry's alternate (its draft name) among the same event's entries; 0 when none. */
 const ALTERNATE = `arrayMap((e, a) -> if(a = '', 0, indexOf(${ENTRY_KEYS}, concat(e, ${SEP}, a))), {prop_events}, {prop_alternates})`;
 /**
@@ -152,8 +158,8 @@ FROM (
                     if(known, [], [tuple('unknown_event', '')]),
                     if(match(distinct_id, {distinct_id_pattern}), [], [tuple('bad_distinct_id', 'distinct_id')]),
                     arrayMap(j -> tuple('missing_required', {prop_names}[j]),
-                        arrayFilter(j -> {prop_required}[j] != '' AND NOT has(present, j) AND NOT has(present, ${ALTERNATE}[j]),
-                            range(first, first + entries))),
+                        arrayFilter(j -> NOT has(present, j) AND NOT has(present, ${ALTERNATE}[j]),
+                            arrayFilter(j -> ${REQUIRED}[j], range(first, first + entries)))),
                     arrayFilter(p -> tupleElement(p, 1) != '', arrayMap((v, j) -> tuple(v, {prop_names}[j]), violations, kj))) AS problems
             FROM (
                 SELECT
