@@ -51,6 +51,15 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [Number(process.hrtime.bigint() - t) / 1e9, v];
 }
 
+/** The report phases' store (in storeDir) and its selection of every file in eventsDir (loaded and selected once, then cached). */
+async function openReportSelection() {
+  const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
+  const store = new EventStore(engine, storeDir, silentLogger);
+  await store.init();
+  const found = await discoverFiles([eventsDir], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
+  return { engine, selection: await store.select(await store.load(found.files)) };
+}
+
 /** The history phases' store (in storeDir) and the files of the last `historyWeeks` weeks. */
 async function openHistory() {
   const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
@@ -99,22 +108,14 @@ async function main(): Promise<void> {
     engine.close();
   } else if (phase === 'derive-state') {
     // The selection's state, derived once and kept with it (installation-state.ts): timed on its own.
-    const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
-    const store = new EventStore(engine, storeDir, silentLogger);
-    await store.init();
-    const found = await discoverFiles([eventsDir], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
-    const selection = await store.select(await store.load(found.files));
+    const { engine, selection } = await openReportSelection();
     await engine.exec(`DROP TABLE IF EXISTS ${stateTable(selection.database, 'connect.')}`);
     const [s] = await timed(() => deriveState(engine, selection.database, 'connect.', silentLogger));
     out.seconds = [s];
     out.derived = [s, cpuSeconds];
     engine.close();
   } else if (phase === 'report-ours' || phase === 'report-state' || phase === 'report-core' || phase === 'report-baseline') {
-    const engine = ChdbEngine.open(join(storeDir, 'clickhouse'));
-    const store = new EventStore(engine, storeDir, silentLogger);
-    await store.init();
-    const found = await discoverFiles([eventsDir], (n) => exportFormatOf(n) !== undefined, { flag: '--events', kinds: EXPORT_KINDS });
-    const selection = await store.select(await store.load(found.files)); // cached: makes the selection current
+    const { engine, selection } = await openReportSelection();
     // The bench week's data has no history before the look-backs' windows, so a report derives no
     // state: 'report-ours' measures that (any state a run before left is dropped). 'report-state'
     // measures the report once the selection's state is derived, as it is for any selection with

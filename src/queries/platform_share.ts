@@ -28,7 +28,7 @@ export default defineQuery({
   // exactly as sent (Connect sends process.platform: darwin, win32, linux); unlike protocols, the
   // definition does not lower-case them. Before the period only OS-carrying events matter (on the
   // embedded engine, served from the store's derived state). Installations not active in the period
-  // get rows too, which \`WHERE active\` drops: restricting the events to the active ones beforehand
+  // get rows too, which WHERE active drops: restricting the events to the active ones beforehand
   // (distinct_id IN a subquery over the period) read the period twice and hashed every id twice, 4 of
   // 8 CPU s at 10M events (issue 13), to save grouping a few more installations.
   sql: `
