@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allQueries, queries } from '../src/queries/index.ts';
 import { placeholdersOf, toClickHousePlaceholders } from '../src/engine/params.ts';
 import { ChdbEngine } from '../src/engine/chdb-engine.ts';
-import { EventStore } from '../src/sources/event-store.ts';
+import { EventStore, EVENTS_COLUMN_NAMES } from '../src/sources/event-store.ts';
+import { SLIM_TABLE_COLUMNS } from '../src/sources/installation-state.ts';
 import { discoverFiles } from '../src/sources/discover.ts';
 import { exportFormatOf } from '../src/sources/posthog-export.ts';
 import { runQuery } from '../src/engine/run-query.ts';
@@ -57,6 +58,10 @@ describe('query registry', () => {
       expect(q.params).toHaveProperty('prefix');
       const rest = q.sql.split(EVENT_OS).join('').split(EVENT_VERSION).join('');
       expect(rest).not.toMatch(/properties|JSON/i);
+      // The state view's table keeps only some columns of the other events (installation-state.ts).
+      const withheld = EVENTS_COLUMN_NAMES.split(', ').filter((c) => !SLIM_TABLE_COLUMNS.includes(c) && !c.includes('properties'));
+      expect(withheld.length).toBeGreaterThan(0);
+      for (const column of withheld) expect(rest).not.toMatch(new RegExp(`\\b${column}\\b`));
     },
   );
 

@@ -51,6 +51,20 @@ const LOOK_BACK_MS = 8 * 86_400_000;
  */
 export const lastTable = (state: string) => state.replace('.state_', '.last_event_');
 
+/**
+ * The state view's table (`slim_<hash>`): the selection's events that are not state events, from
+ * SLIM_WEEKS before its last event on, as (event, distinct_id, timestamp) alone. The state view
+ * over a window inside it is that table plus the state events, with no per-event test: a view that
+ * tells the other events from the state events by `uuid NOT IN (state)` read and looked up every
+ * event's uuid in each of the three look-backs (about 0.9 CPU s each on the 10M-event bench week,
+ * 2.7 of the report's 24; the table is written once per selection in about 5 CPU s). Bounded so
+ * that Monday's new selection writes the same amount whatever the history: a report on the latest
+ * week reads from 12 weeks and 8 days before that week's end (LOOK_BACK_MS), and a window before the
+ * table's start is served as before, by the test.
+ */
+export const slimTable = (state: string) => state.replace('.state_', '.slim_');
+const SLIM_WEEKS = 16;
+
 /** The table of state events for one prefix, in the selection's database. */
 export function stateTable(database: string, prefix: string): string {
   return `${database}.state_${createHash('sha256').update(prefix).digest('hex').slice(0, 12)}`;
@@ -77,7 +91,11 @@ export async function deriveState(
   options: { eventsPerPass?: number } = {},
 ): Promise<string> {
   const table = stateTable(database, prefix);
-  if (await engine.hasTable(table)) return table;
+  if (await engine.hasTable(table)) {
+    // A state derived before the state view had its own table gets it now, once.
+    await deriveSlim(engine, database, table);
+    return table;
+  }
   const started = Date.now();
   const parent = await findParentSelection(engine, database, (candidate) => engine.hasTable(stateTable(candidate, prefix)));
   let source = `${database}.events`;
@@ -129,6 +147,7 @@ export async function deriveState(
   const events = await deriveFrom(engine, source, table, prefix, options.eventsPerPass ?? EVENTS_PER_PASS, parentLast);
   await engine.exec(`DROP TABLE IF EXISTS ${input}`);
   await engine.exec(`DROP TABLE IF EXISTS ${late}`);
+  await deriveSlim(engine, database, table);
   const [kept] = await engine.objects<{ n: number }>(`SELECT count() AS n FROM ${table}`);
   logger.debug('derived installation state', {
     from: parent ? `${parent.database} (its state and ${database}'s new files)` : 'every event',
@@ -226,6 +245,42 @@ async function deriveFrom(
   await engine.exec(`RENAME TABLE ${building} TO ${table}`);
   return Number(total?.n ?? 0);
 }
+
+/**
+ * Writes the state view's table for the state `state` of `database` (see slimTable) unless it is
+ * there. Its first instant (ms) is kept as the table's comment. Needs the last-event table (every
+ * state this code derives has one); without it there is no table, and the view tests each event.
+ */
+async function deriveSlim(engine: ChdbEngine, database: string, state: string): Promise<void> {
+  const slim = slimTable(state);
+  if ((await engine.hasTable(slim)) || !(await engine.hasTable(lastTable(state)))) return;
+  const [row] = await engine.objects<{ ms: number | string | null }>(`SELECT toUnixTimestamp64Milli(max(last)) AS ms FROM ${lastTable(state)}`);
+  // A day boundary, so the same selection always gets the same start.
+  const from = Math.floor((Number(row?.ms ?? 0) - SLIM_WEEKS * 7 * 86_400_000) / 86_400_000) * 86_400_000;
+  const at = instantSql(from);
+  await engine.exec(`DROP TABLE IF EXISTS ${slim}_building`);
+  await engine.exec(
+    `CREATE TABLE ${slim}_building (event LowCardinality(String), distinct_id String, timestamp DateTime64(6, 'UTC'))
+     ENGINE = MergeTree ORDER BY (event, timestamp) SETTINGS ${NO_MERGES} COMMENT '${from}'`,
+  );
+  await engine.exec(
+    `INSERT INTO ${slim}_building SELECT event, distinct_id, timestamp FROM ${database}.events
+     WHERE timestamp >= ${at} AND uuid NOT IN (SELECT uuid FROM ${state} WHERE timestamp >= ${at})`,
+  );
+  await engine.exec(`RENAME TABLE ${slim}_building TO ${slim}`);
+}
+
+/** The first instant (ms) of the state view's table of `state`, or undefined when it has none. */
+async function slimFrom(engine: ChdbEngine, state: string): Promise<number | undefined> {
+  const [database, name] = slimTable(state).split('.') as [string, string];
+  const [row] = await engine.objects<{ comment: string }>('SELECT comment FROM system.tables WHERE database = {db:String} AND name = {name:String}', {
+    db: database,
+    name,
+  });
+  return row === undefined || row.comment === '' ? undefined : Number(row.comment);
+}
+
+const instantSql = (ms: number) => `toDateTime64('${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}', 6, 'UTC')`;
 
 /**
  * The embedded engine over one selection: before each query, `events` is a view of the selection's
@@ -345,18 +400,33 @@ export class SelectionEngine implements Engine {
       }
     }
     if (target !== this.window || statePrefix !== this.prefix || useSlim !== this.slim) {
+      let viewTable: string | undefined;
       await this.engine.exec(`CREATE DATABASE IF NOT EXISTS ${this.windowDb}`);
       if (target === null && !useSlim) {
         await this.engine.exec(`CREATE OR REPLACE VIEW ${this.windowDb}.events AS SELECT ${EVENTS_COLUMN_NAMES} FROM ${this.database}.events`);
       } else {
-        const at = target === null ? undefined : `toDateTime64('${new Date(target).toISOString().replace('T', ' ').replace('Z', '')}', 6, 'UTC')`;
+        const at = target === null ? undefined : instantSql(target);
         const state = statePrefix === undefined ? undefined : await deriveState(this.engine, this.database, statePrefix, this.logger);
-        await this.engine.exec(`CREATE OR REPLACE VIEW ${this.windowDb}.events AS\n` + windowView(`${this.database}.events`, at, state, useSlim));
+        // The state view reads its table where the table holds the whole window (all events: from
+        // the selection's first one on), else it tells the state events apart event by event.
+        let table: string | undefined;
+        if (useSlim && state !== undefined) {
+          const from = await slimFrom(this.engine, state);
+          this.earliest ??= await this.earliestEvent();
+          if (from !== undefined && from <= (target ?? this.earliest)) table = slimTable(state);
+        }
+        await this.engine.exec(`CREATE OR REPLACE VIEW ${this.windowDb}.events AS\n` + windowView(`${this.database}.events`, at, state, useSlim, table));
+        viewTable = table;
       }
       this.window = target;
       this.prefix = statePrefix;
       this.slim = useSlim;
-      this.logger.debug('events view', { window: target === null ? 'every event' : new Date(target).toISOString(), state: statePrefix ?? null, slim: useSlim });
+      this.logger.debug('events view', {
+        window: target === null ? 'every event' : new Date(target).toISOString(),
+        state: statePrefix ?? null,
+        slim: useSlim,
+        ...(useSlim ? { from: viewTable === undefined ? 'events' : 'slim table' } : {}),
+      });
     }
     // Another part of the program (CDN logs) may have switched the current database.
     await this.engine.exec(`USE ${this.windowDb}`);
@@ -389,14 +459,19 @@ export class SelectionEngine implements Engine {
  * which is a state event, and each version's first prefixed carrier is one too, so no other
  * event's properties can change its answer, and its JSON lookups skip them (a text without the key
  * is not parsed: event-fields.ts). Each event is in the view once (uuids are unique in a selection;
- * state events are real events of it).
+ * state events are real events of it). With `table` (slimTable, holding the window) those other
+ * events come from it, which holds them alone: the state events are not looked for among them,
+ * and only the columns a query served by state reads are kept (the others are empty).
  */
-function windowView(events: string, at: string | undefined, state: string | undefined, slim: boolean): string {
+function windowView(events: string, at: string | undefined, state: string | undefined, slim: boolean, table?: string): string {
   const from = at === undefined ? [] : [`timestamp >= ${at}`];
   if (!slim || state === undefined) {
     const parts = [`SELECT ${EVENTS_COLUMN_NAMES} FROM ${events}${from.length ? ` WHERE ${from[0]}` : ''}`];
     if (state !== undefined && at !== undefined) parts.push(`SELECT ${EVENTS_COLUMN_NAMES} FROM ${state} WHERE timestamp < ${at}`);
     return parts.join('\nUNION ALL\n');
+  }
+  if (table !== undefined) {
+    return `SELECT ${FROM_SLIM_TABLE} FROM ${table}${from.length ? ` WHERE ${from[0]}` : ''}\nUNION ALL\nSELECT ${EVENTS_COLUMN_NAMES} FROM ${state}`;
   }
   const others = [...from, `uuid NOT IN (SELECT uuid FROM ${state}${from.length ? ` WHERE ${from[0]}` : ''})`].join(' AND ');
   return `SELECT ${WITHOUT_PROPERTIES} FROM ${events} WHERE ${others}\nUNION ALL\nSELECT ${EVENTS_COLUMN_NAMES} FROM ${state}`;
@@ -405,6 +480,20 @@ function windowView(events: string, at: string | undefined, state: string | unde
 /** The events' columns with both property columns '{}' (an object without keys). */
 const WITHOUT_PROPERTIES = EVENTS_COLUMN_NAMES.split(', ')
   .map((c) => (c === 'properties' || c === '`person.properties`' ? `'{}' AS ${c}` : c))
+  .join(', ');
+
+/**
+ * The events' columns from the state view's table: event, distinct_id and timestamp as kept, the
+ * rest empty (a query served by state reads no other column: the registry test checks it).
+ */
+export const SLIM_TABLE_COLUMNS = ['event', 'distinct_id', 'timestamp'];
+const FROM_SLIM_TABLE = EVENTS_COLUMN_NAMES.split(', ')
+  .map((c) => {
+    if (SLIM_TABLE_COLUMNS.includes(c)) return c;
+    if (c === 'properties' || c === '`person.properties`') return `'{}' AS ${c}`;
+    if (c === 'created_at') return `CAST(NULL AS Nullable(DateTime64(6, 'UTC'))) AS ${c}`;
+    return `'' AS ${c}`;
+  })
   .join(', ');
 
 /** A week before the query's `from` (ms), or null when it has none. */
