@@ -87,7 +87,7 @@ export class ChdbEngine implements Engine {
     const text = result.text();
     if (!text.trim()) return { columns: [], rows: [] };
     const parsed = JSON.parse(text) as JsonCompact;
-    return { columns: parsed.meta.map((m) => m.name), rows: parsed.data };
+    return { columns: parsed.meta.map((m) => m.name), types: parsed.meta.map((m) => m.type), rows: parsed.data };
   }
 
   /** Rows as objects keyed by column name (internal queries of the store). */

@@ -4,6 +4,8 @@ import type { SplitSpec } from './query.ts';
 /** The raw answer of an engine: column names and rows of values, in column order. */
 export interface EngineResult {
   columns: string[];
+  /** Each column's ClickHouse type, where the engine says (the embedded engine's result carries them). */
+  types?: string[];
   rows: unknown[][];
 }
 
