@@ -66,13 +66,15 @@ describe('the check fails when a query is wrong for PostHog', () => {
   const base = allQueries.find((q) => q.id === 'active_users_weekly')!;
 
   it('a ClickHouse function HogQL lacks (uniqCombined is commented out of aggregations.py)', () => {
-    const q = { sql: base.sql.replace('count(DISTINCT distinct_id)', 'uniqCombined(distinct_id)') };
+    const q = { sql: base.sql.replace('count(DISTINCT cityHash64(distinct_id))', 'uniqCombined(distinct_id)') };
     expect(q.sql).not.toBe(base.sql);
     expect(problems(q)).toEqual(["line 4: Unsupported function call 'uniqCombined(...)'"]);
   });
 
   it('a function called with the wrong number of arguments', () => {
-    const q = { sql: base.sql.replace('cityHash64(distinct_id)', 'cityHash64(distinct_id, event)') };
+    // The bucket filter's hash (line 10; the first one, line 4, is the counted installation's).
+    const q = { sql: base.sql.replace('% {user_buckets}', '% {user_buckets} + cityHash64(distinct_id, event)') };
+    expect(q.sql).not.toBe(base.sql);
     expect(problems(q)).toEqual(["line 10: Function 'cityHash64' expects 1 argument, found 2"]);
   });
 

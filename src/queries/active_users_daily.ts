@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 import { inBucket } from '../engine/split.ts';
+import { INSTALLATION } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'active_users_daily',
@@ -21,7 +22,7 @@ export default defineQuery({
   sql: `
 SELECT
     toDate(toTimeZone(timestamp, {timezone})) AS day,
-    count(DISTINCT distinct_id) AS active_users,
+    count(DISTINCT ${INSTALLATION}) AS active_users,
     count() AS events,
     countIf(dateDiff('second', timestamp, created_at) > 86400) AS late_events,
     formatDateTime(min(timestamp), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS first_event,

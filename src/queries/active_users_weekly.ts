@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 import { inBucket } from '../engine/split.ts';
+import { INSTALLATION } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'active_users_weekly',
@@ -19,7 +20,7 @@ export default defineQuery({
   sql: `
 SELECT
     toMonday(toDate(toTimeZone(timestamp, {timezone}))) AS week,
-    count(DISTINCT distinct_id) AS active_users,
+    count(DISTINCT ${INSTALLATION}) AS active_users,
     count() AS events
 FROM events
 WHERE startsWith(event, {prefix})

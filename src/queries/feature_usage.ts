@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 import { inBucket } from '../engine/split.ts';
+import { INSTALLATION } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'feature_usage',
@@ -23,7 +24,7 @@ SELECT
     toMonday(toDate(toTimeZone(timestamp, {timezone}))) AS week,
     transform(event, {catalog_events}, {catalog_features}, event) AS feature,
     count() AS events,
-    count(DISTINCT distinct_id) AS users
+    count(DISTINCT ${INSTALLATION}) AS users
 FROM events
 WHERE startsWith(event, {prefix})
     AND timestamp >= toDateTime64({from}, 6, 'UTC')

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 import { inBucket } from '../engine/split.ts';
-import { EVENT_OS, osClass } from '../engine/event-fields.ts';
+import { EVENT_OS, osClass, INSTALLATION } from '../engine/event-fields.ts';
 
 const COHORT_LAGS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 const NEW_OS = ['macos', 'windows', 'linux', 'other', 'unknown'] as const;
@@ -107,29 +107,29 @@ FROM (
                             arrayDistinct(arrayConcat(weeks, arrayMap(w -> addDays(w, 7), weeks)))))) AS wk
         FROM (
             SELECT
-                distinct_id,
+                installation,
                 groupArrayIf(week, active) AS weeks,
                 groupArrayIf(week_events, active) AS counts,
                 minIf(week, active) AS first_week,
                 argMinIf(os_raw, week, active) AS first_os_raw
             FROM (
                 SELECT
-                    distinct_id,
+                    installation,
                     week,
                     active,
                     week_events,
-                    ifNull(anyLast(os_seen) OVER (PARTITION BY distinct_id ORDER BY week ASC
+                    ifNull(anyLast(os_seen) OVER (PARTITION BY installation ORDER BY week ASC
                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '') AS os_raw
                 FROM (
                     SELECT
-                        distinct_id,
+                        installation,
                         toMonday(toDate(toTimeZone(timestamp, {timezone}))) AS week,
                         countIf(startsWith(event, {prefix})) AS week_events,
                         week_events > 0 AS active,
                         nullIf(argMaxIf(event_os, timestamp, event_os != ''), '') AS os_seen
                     FROM (
                         SELECT
-                            distinct_id,
+                            ${INSTALLATION} AS installation,
                             event,
                             timestamp,
                             ${EVENT_OS} AS event_os
@@ -138,10 +138,10 @@ FROM (
                             AND timestamp < toDateTime64({to}, 6, 'UTC')
                             AND ${inBucket()}
                     )
-                    GROUP BY distinct_id, week
+                    GROUP BY installation, week
                 )
             )
-            GROUP BY distinct_id
+            GROUP BY installation
             HAVING countIf(active) > 0
         )
     )

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 import { inBucket } from '../engine/split.ts';
-import { EVENT_OS, WEEK_OR_BEFORE, osClass } from '../engine/event-fields.ts';
+import { EVENT_OS, WEEK_OR_BEFORE, osClass, INSTALLATION } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'platform_share',
@@ -40,17 +40,17 @@ FROM (
     SELECT
         week,
         active,
-        ifNull(anyLast(os_seen) OVER (PARTITION BY distinct_id ORDER BY week ASC
+        ifNull(anyLast(os_seen) OVER (PARTITION BY installation ORDER BY week ASC
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '') AS os_raw
     FROM (
         SELECT
-            distinct_id,
+            installation,
             ${WEEK_OR_BEFORE} AS week,
             countIf(startsWith(event, {prefix}) AND timestamp >= toDateTime64({from}, 6, 'UTC')) > 0 AS active,
             nullIf(argMaxIf(event_os, timestamp, event_os != ''), '') AS os_seen
         FROM (
             SELECT
-                distinct_id,
+                ${INSTALLATION} AS installation,
                 event,
                 timestamp,
                 ${EVENT_OS} AS event_os
@@ -59,7 +59,7 @@ FROM (
                 AND timestamp < toDateTime64({to}, 6, 'UTC')
                 AND ${inBucket()}
         )
-        GROUP BY distinct_id, week
+        GROUP BY installation, week
     )
 )
 WHERE active

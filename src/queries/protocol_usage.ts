@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 import { inBucket } from '../engine/split.ts';
+import { INSTALLATION } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'protocol_usage',
@@ -23,7 +24,7 @@ SELECT
     week,
     multiIf(raw_protocol = '', 'unknown', raw_protocol = 'proxy_db', 'db', raw_protocol) AS protocol,
     count() AS events,
-    count(DISTINCT distinct_id) AS users
+    count(DISTINCT ${INSTALLATION}) AS users
 FROM (
     SELECT
         toMonday(toDate(toTimeZone(timestamp, {timezone}))) AS week,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 import { inBucket } from '../engine/split.ts';
+import { INSTALLATION } from '../engine/event-fields.ts';
 
 /*
  * The property check reads each event's JSON once (issue 13: at 10M events a week the check was most
@@ -117,7 +118,7 @@ FROM (
         '' AS property,
         count() AS events,
         0 AS conforming,
-        uniqExactIf(distinct_id, timestamp >= toDateTime64({check_from}, 6, 'UTC') AND event NOT IN (
+        uniqExactIf(${INSTALLATION}, timestamp >= toDateTime64({check_from}, 6, 'UTC') AND event NOT IN (
             SELECT event FROM events
             WHERE startsWith(event, {prefix})
                 AND timestamp >= toDateTime64({from}, 6, 'UTC')

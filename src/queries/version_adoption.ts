@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { count, defineQuery } from '../engine/query.ts';
 import { param } from '../engine/params.ts';
 import { inBucket } from '../engine/split.ts';
-import { EVENT_VERSION, WEEK_OR_BEFORE } from '../engine/event-fields.ts';
+import { EVENT_VERSION, WEEK_OR_BEFORE, INSTALLATION } from '../engine/event-fields.ts';
 
 export default defineQuery({
   id: 'version_adoption',
@@ -61,14 +61,14 @@ FROM (
                 arraySort(arrayFlatten(groupArray(week_firsts))) AS firsts
             FROM (
                 SELECT
-                    distinct_id,
+                    installation,
                     week,
                     max(week_active) AS active,
                     argMaxIf(event_version, last_at, event_version != '') AS version_seen,
                     groupArrayIf(tuple(event_version, first_at, first_day), event_version != '' AND prefixed) AS week_firsts
                 FROM (
                     SELECT
-                        distinct_id,
+                        installation,
                         ${WEEK_OR_BEFORE} AS week,
                         event_version,
                         if(countIf(startsWith(event, {prefix}) AND timestamp >= toDateTime64({from}, 6, 'UTC')) > 0, 1, 0) AS week_active,
@@ -77,17 +77,17 @@ FROM (
                         minIf(timestamp, startsWith(event, {prefix})) AS first_at,
                         minIf(toDate(toTimeZone(timestamp, {timezone})), startsWith(event, {prefix})) AS first_day
                     FROM (
-                        SELECT distinct_id, event, timestamp, ${EVENT_VERSION} AS event_version
+                        SELECT ${INSTALLATION} AS installation, event, timestamp, ${EVENT_VERSION} AS event_version
                         FROM events
                         WHERE timestamp >= toDateTime64({history_from}, 6, 'UTC')
                             AND timestamp < toDateTime64({to}, 6, 'UTC')
                             AND ${inBucket()}
                     )
-                    GROUP BY distinct_id, week, event_version
+                    GROUP BY installation, week, event_version
                 )
-                GROUP BY distinct_id, week
+                GROUP BY installation, week
             )
-            GROUP BY distinct_id
+            GROUP BY installation
         )
     )
     GROUP BY kind, period, version
