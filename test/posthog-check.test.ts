@@ -93,7 +93,7 @@ describe('posthog check', () => {
   it("a query PostHog's parser rejects: fails at that query, naming its file", async () => {
     const catalog = await loadCatalog(DEFAULT_CATALOG);
     const values = standardParams({ catalog, eventPrefix: 'connect.' }, { from: '2026-11-09 08:00:00.000000', to: '2026-11-23 08:00:00.000000' }, 'UTC');
-    const broken = { ...queries.active_users_weekly, sql: queries.active_users_weekly.sql.replace('count(DISTINCT distinct_id)', 'uniqCombined(distinct_id)') };
+    const broken = { ...queries.active_users_weekly, sql: queries.active_users_weekly.sql.replace('count(DISTINCT cityHash64(distinct_id))', 'uniqCombined(distinct_id)') };
     const syntax = { ...queries.feature_usage, sql: queries.feature_usage.sql.replace('GROUP BY week, feature', 'GROUP week, feature') };
     const { lines, requests } = await checkPostHog({
       host: standIn.url,
