@@ -97,6 +97,9 @@ export async function deriveState(
     return table;
   }
   const started = Date.now();
+  // The state view's table belongs to the state derived with it (a state dropped and derived again
+  // gets its table again).
+  await engine.exec(`DROP TABLE IF EXISTS ${slimTable(table)}`);
   const parent = await findParentSelection(engine, database, (candidate) => engine.hasTable(stateTable(candidate, prefix)));
   let source = `${database}.events`;
   let parentLast: string | undefined;
