@@ -34,7 +34,7 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
   // Ratio to 13 weeks too: the report shows 12 weeks (and reads the week before), so below 13 weeks of
   // history it reads less than it shows; from 13 weeks on, what it reads no longer grows.
   const rows: string[][] = [
-    ['history', 'events', 'report (median)', 'ratio to 4 weeks', 'ratio to 13 weeks', 'CPU s (median)', 'CPU ratio to 4 weeks', 'peak RSS', 'weeks reused / computed', 'prepared once: load / select / derive state / last week\'s report (nothing reused)'],
+    ['history', 'events', 'report (median)', 'ratio to 4 weeks', 'ratio to 13 weeks', 'CPU s (median)', 'CPU ratio to 4 weeks', 'ratio to 4 weeks round by round', 'peak RSS', 'weeks reused / computed', 'prepared once: load / select / derive state / last week\'s report (nothing reused)'],
   ];
   let at13: number | undefined;
   const reads: string[][] = [['history', 'rows read, one weekly report', 'ratio to 52 weeks', 'by query']];
@@ -42,10 +42,28 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
   let base: number | undefined;
   let cpuBase: number | undefined;
   const rowsAt: Record<number, number> = {};
-  for (const weeks of opts.weeks ?? [4, 13, 52, 104]) {
+  const lengths = opts.weeks ?? [4, 13, 52, 104];
+  const prepared = new Map<number, Result>();
+  for (const weeks of lengths) prepared.set(weeks, phase('history-prepare', storeFor(weeks), data, HISTORY_WEEK, 1, weeks));
+  // The reports interleaved, one run of each length per round (as the 10M-event report's): a single
+  // length's runs in a row saw other neighbours than the next length's, which moved the ratios to
+  // 4 weeks by a third between two runs of the same code (1.11 and 1.54 at 52 weeks).
+  const runs = new Map<number, Result[]>(lengths.map((w) => [w, []]));
+  for (let round = 0; round < reps; round++) {
+    for (const weeks of lengths) runs.get(weeks)!.push(phase('history-report', storeFor(weeks), data, HISTORY_WEEK, 1, weeks));
+  }
+  const ratios = new Map<number, number[]>(lengths.map((w) => [w, runs.get(w)!.map((r, i) => r.seconds[0]! / runs.get(lengths[0]!)![i]!.seconds[0]!)]));
+  for (const weeks of lengths) {
     const store = storeFor(weeks);
-    const prep = phase('history-prepare', store, data, HISTORY_WEEK, 1, weeks);
-    const rep = phase('history-report', store, data, HISTORY_WEEK, reps, weeks);
+    const prep = prepared.get(weeks)!;
+    const reports = runs.get(weeks)!;
+    const rep: Result = {
+      seconds: reports.map((r) => r.seconds[0]!),
+      cpu: reports.map((r) => r.cpu?.[0] ?? 0),
+      maxRssMb: Math.max(...reports.map((r) => r.maxRssMb)),
+      ...(reports[0]?.events !== undefined ? { events: reports[0].events } : {}),
+      ...(reports[0]?.weeks ? { weeks: reports[0].weeks } : {}),
+    };
     const monday = phase('history-monday', store, data, HISTORY_WEEK, 1, weeks);
     const [incremental, whole, select] = monday.seconds as [number, number, number];
     const [cpuIncremental, cpuWhole, cpuSelect] = (monday.cpu ?? [NaN, NaN, NaN]) as [number, number, number];
@@ -74,6 +92,7 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
       at13 === undefined ? '' : (t / at13).toFixed(2),
       `${c.toFixed(2)} s`,
       (c / cpuBase).toFixed(2),
+      ratios.get(weeks)!.map((x) => x.toFixed(2)).join(', '),
       `${rep.maxRssMb} MB`,
       rep.weeks ? `${rep.weeks.reused} / ${rep.weeks.computed}` : '',
       prep.seconds.map((s) => `${s.toFixed(1)} s`).join(' / '),
@@ -91,7 +110,7 @@ export async function runHistoryBench(opts: { root: string; reps: number; out: (
     }
   }
   for (const r of reads.slice(1)) r[2] = rowsAt[52] ? (Number(r[1]) / rowsAt[52]).toFixed(2) : '';
-  out(`report week ${HISTORY_WEEK} over the last N weeks of ${data} (each already loaded; median of ${reps})\n`);
+  out(`report week ${HISTORY_WEEK} over the last N weeks of ${data} (each already loaded; median of ${reps}, the lengths interleaved round by round)\n`);
   table(rows, out);
   out(`\nMonday's new selection (last Monday's files + the newest week's, loaded on its own): made from last Monday's, and its installation state and event fingerprints derived\n`);
   table(mondays, out);
