@@ -617,8 +617,10 @@ async function execute(q: ParsedQuery, rule?: FaultRule): Promise<QueryResults> 
     try {
       await engine.exec(`SET session_timezone = ${quoteString(zone)}`);
       await engine.exec(`USE ${db}`);
-      // The result's own column types (JSONCompact's meta), as PostHog returns ClickHouse's: a
-      // DESCRIBE of the query beside it analysed every query twice (half the soak test's time).
+      // The result's own column types (JSONCompact's meta), as PostHog returns them: HogQLQueryExecutor
+      // takes `types` from the executed query itself (posthog/hogql/query.py, _execute_clickhouse_query:
+      // `self.results, self.types = sync_execute(..., with_column_types=True)`). A DESCRIBE of the query
+      // beside it analysed every query twice (half the soak test's time).
       const result = await engine.rows(plan.sql);
       const types = result.types ?? [];
       return { columns: result.columns, types: result.columns.map((c, i) => [c, types[i]!] as [string, string]), rows: result.rows };
